@@ -1,0 +1,51 @@
+"""What a classifier hands to the rest of the product: one Prediction per call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+
+@dataclass
+class Prediction:
+    """The category of one call, how sure the model is, and whether a person should look at it."""
+
+    category: str
+    confidence: float
+    probabilities: dict[str, float]
+    needs_review: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (used for JSONL output and MLflow pyfunc output)."""
+        return asdict(self)
+
+
+class Classifier(Protocol):
+    """The duck type scoring relies on (docs/architecture.md)."""
+
+    version: str
+
+    def predict(self, transcripts: Sequence[str]) -> list[Prediction]: ...
+
+
+def predictions_from_proba(
+    proba: np.ndarray, labels: Sequence[str], review_threshold: float
+) -> list[Prediction]:
+    """Turn a (n, n_labels) probability matrix into Predictions; low top probability means review."""
+    out: list[Prediction] = []
+    for row in np.asarray(proba, dtype=float):
+        top = int(row.argmax())
+        probs = {label: round(float(p), 6) for label, p in zip(labels, row, strict=True)}
+        confidence = float(row[top])
+        out.append(
+            Prediction(
+                category=labels[top],
+                confidence=round(confidence, 6),
+                probabilities=probs,
+                needs_review=confidence < review_threshold,
+            )
+        )
+    return out
