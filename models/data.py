@@ -40,9 +40,12 @@ def _has_simulator_layout(path: Path) -> bool:
 
 
 def _read_simulator(path: Path) -> pd.DataFrame:
-    from pipeline.simulator import load_labeled
+    from pipeline.simulator import DatasetError, load_labeled
 
-    return load_labeled(path)
+    try:
+        return load_labeled(path)
+    except DatasetError as err:
+        raise DataError(str(err)) from err
 
 
 def _read_text_csvs(path: Path) -> pd.DataFrame:

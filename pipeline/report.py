@@ -17,24 +17,23 @@ import shutil
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib import font_manager
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
-
-from pipeline.config import get_settings  # noqa: E402
-from pipeline.labels import LABEL_ZH, LABELS, RISK_LEVEL_ZH, RISK_LEVELS  # noqa: E402
+from pipeline.config import get_settings
+from pipeline.labels import LABEL_ZH, LABELS, RISK_LEVEL_ZH, RISK_LEVELS
 
 SLIP_LEVELS: tuple[str, ...] = tuple(level for level in RISK_LEVELS if level != "none")
 LEVEL_COLORS = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e5c100", "none": "#9e9e9e"}
 CALL_COLUMNS = ("call_id", "unit", "category", "risk_probability", "risk_level")
-SLIP_COLUMNS = ("call_id", "unit", "level")
+SLIP_COLUMNS = ("slip_no", "unit", "level")
 
 
 @dataclass
@@ -121,11 +120,15 @@ def summary_markdown(summary: NightSummary) -> str:
         f"- 评分来电: {len(summary.calls)} 条"
         + (f"（读入 {summary.rows_read} 行）" if summary.rows_read is not None else ""),
         f"- 隔离行: {summary.quarantined} 条；重复行: {summary.duplicates} 条",
-        "- 预警单: " + "，".join(f"{RISK_LEVEL_ZH[lv]} {n}" for lv, n in levels.items()) + f"（共 {sum(levels.values())}）",
+        "- 预警单: "
+        + "，".join(f"{RISK_LEVEL_ZH[lv]} {n}" for lv, n in levels.items())
+        + f"（共 {sum(levels.values())}）",
         "",
         "## 各单位来电类别",
         "",
-        _md_table(_zh_columns(summary.category_by_unit()), "供电单位") if len(summary.calls) else "（无来电）",
+        _md_table(_zh_columns(summary.category_by_unit()), "供电单位")
+        if len(summary.calls)
+        else "（无来电）",
         "",
         "## 预警单等级",
         "",
@@ -151,26 +154,23 @@ def summary_markdown(summary: NightSummary) -> str:
 
 @cache
 def cjk_font() -> str | None:
-    """Family name of an installed CJK font registered with matplotlib, or None when there is none."""
-    if shutil.which("fc-list") is None:
+    """Family name of the system's best Chinese sans font, registered with matplotlib, or None."""
+    if shutil.which("fc-list") is None or shutil.which("fc-match") is None:
         return None
     try:
-        out = subprocess.run(
-            ["fc-list", ":lang=zh", "file", "family"], capture_output=True, text=True, timeout=20, check=False
-        ).stdout
+        has_zh = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, timeout=20).stdout
+        path = subprocess.run(
+            ["fc-match", "-f", "%{file}", "sans-serif:lang=zh-cn"], capture_output=True, text=True, timeout=20
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    for line in sorted(out.splitlines()):
-        path, _, families = line.partition(":")
-        path = path.strip()
-        if not path or not Path(path).exists():
-            continue
-        try:
-            font_manager.fontManager.addfont(path)
-            return font_manager.FontProperties(fname=path).get_name()
-        except (RuntimeError, ValueError, OSError):
-            continue
-    return None
+    if not has_zh.strip() or not path or not Path(path).exists():
+        return None
+    try:
+        font_manager.fontManager.addfont(path)
+        return font_manager.FontProperties(fname=path).get_name()
+    except (RuntimeError, ValueError, OSError):
+        return None
 
 
 def _axis_names(summary: NightSummary, use_cjk: bool) -> dict[str, str]:
@@ -184,9 +184,16 @@ def _category_chart(summary: NightSummary, path: Path, use_cjk: bool) -> None:
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(table) + 3), 4.5))
     bottom = pd.Series(0, index=table.index)
     for label in table.columns:
-        ax.bar([names[u] for u in table.index], table[label], bottom=bottom, label=LABEL_ZH[label] if use_cjk else label)
+        ax.bar(
+            [names[u] for u in table.index],
+            table[label],
+            bottom=bottom,
+            label=LABEL_ZH[label] if use_cjk else label,
+        )
         bottom += table[label]
-    ax.set_title(f"{summary.night} 各单位来电类别" if use_cjk else f"{summary.night} calls by unit and category")
+    ax.set_title(
+        f"{summary.night} 各单位来电类别" if use_cjk else f"{summary.night} calls by unit and category"
+    )
     ax.set_ylabel("来电数" if use_cjk else "calls")
     ax.legend(fontsize=8)
     ax.tick_params(axis="x", rotation=30)
@@ -197,18 +204,22 @@ def _category_chart(summary: NightSummary, path: Path, use_cjk: bool) -> None:
 
 def _risk_chart(summary: NightSummary, path: Path, use_cjk: bool) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
-    probs = pd.to_numeric(summary.calls["risk_probability"], errors="coerce").dropna()
-    for level in RISK_LEVELS:
-        mask = summary.calls.loc[probs.index, "risk_level"] == level
-        if mask.any():
-            label = RISK_LEVEL_ZH[level] if use_cjk else level
-            ax.hist(probs[mask], bins=20, range=(0, 1), color=LEVEL_COLORS[level], alpha=0.8, label=label)
+    probs = pd.to_numeric(summary.calls["risk_probability"], errors="coerce")
+    levels = [lv for lv in RISK_LEVELS if ((summary.calls["risk_level"] == lv) & probs.notna()).any()]
+    if levels:
+        ax.hist(
+            [probs[(summary.calls["risk_level"] == lv) & probs.notna()] for lv in levels],
+            bins=20,
+            range=(0, 1),
+            stacked=True,
+            color=[LEVEL_COLORS[lv] for lv in levels],
+            label=[RISK_LEVEL_ZH[lv] if use_cjk else lv for lv in levels],
+        )
+        ax.legend(fontsize=8)
     ax.set_yscale("log")
     ax.set_xlabel("12398 升级概率" if use_cjk else "escalation probability")
     ax.set_ylabel("来电数（对数）" if use_cjk else "calls (log)")
     ax.set_title(f"{summary.night} 风险分布" if use_cjk else f"{summary.night} risk distribution")
-    if len(probs):
-        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -230,16 +241,60 @@ def _slips_chart(summary: NightSummary, path: Path, use_cjk: bool) -> None:
     if len(table):
         ax.legend(fontsize=8)
     else:
-        ax.text(0.5, 0.5, "无预警单" if use_cjk else "no slips", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, "无预警单" if use_cjk else "no slips", ha="center", va="center", transform=ax.transAxes
+        )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def load_summary(session: Session, night: str) -> NightSummary:
+    """What the database holds for ``night``: its calls, the slips they raised or joined, quarantine."""
+    from pipeline.storage import Call, QuarantinedRow, Slip
+
+    day = date.fromisoformat(night)
+    call_rows = session.execute(
+        select(
+            Call.call_id,
+            Call.unit,
+            Call.category,
+            Call.escalation_score,
+            Call.risk_level,
+            Call.classifier_version,
+            Call.risk_model_version,
+        ).where(Call.night == day)
+    ).all()
+    calls = pd.DataFrame(
+        [r[:5] for r in call_rows], columns=["call_id", "unit", "category", "risk_probability", "risk_level"]
+    )
+    night_slips = select(Call.slip_id).where(Call.night == day, Call.slip_id.is_not(None))
+    slip_rows = session.execute(
+        select(Slip.slip_no, Slip.unit, Slip.level).where(Slip.id.in_(night_slips))
+    ).all()
+    slips = pd.DataFrame([tuple(r) for r in slip_rows], columns=list(SLIP_COLUMNS))
+    reasons = dict(
+        session.execute(
+            select(QuarantinedRow.reason_code, func.count())
+            .where(QuarantinedRow.night == day)
+            .group_by(QuarantinedRow.reason_code)
+        ).all()
+    )
+    versions: dict[str, str] = {}
+    for role, position in (("classifier", 5), ("risk_model", 6)):
+        found = sorted({r[position] for r in call_rows if r[position]})
+        if found:
+            versions[role] = ", ".join(found)
+    return NightSummary(
+        night=night, calls=calls, slips=slips, quarantine_reasons=reasons, model_versions=versions
+    )
 
 
 def write_report(summary: NightSummary, out_dir: Path | None = None) -> Report:
     """Write ``report.md`` and three PNG charts to ``reports_dir/<night>/`` (overwriting a rerun's)."""
     directory = Path(out_dir) if out_dir else get_settings().reports_dir / summary.night
     directory.mkdir(parents=True, exist_ok=True)
+    plt.switch_backend("Agg")
     font = cjk_font()
     use_cjk = font is not None
     style = {"font.sans-serif": [font, "DejaVu Sans"], "axes.unicode_minus": False} if font else {}

@@ -1,0 +1,59 @@
+"""Scoring path of the transformer: the int8 ONNX model under ONNX Runtime, batched by length."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from transformers import BertTokenizer
+
+from models.batching import run_by_length, softmax
+from models.text_prep import TextPrep
+from models.types import Prediction, predictions_from_proba
+
+
+class OnnxClassifier:
+    """Same interface as the baseline; texts are prepared with the model's own TextPrep."""
+
+    kind = "transformer"
+
+    def __init__(
+        self,
+        onnx_path: str | Path,
+        tokenizer_dir: str | Path,
+        labels: Sequence[str],
+        text_prep: TextPrep,
+        review_threshold: float,
+        max_len: int,
+        version: str = "transformer/unregistered",
+        batch_size: int = 64,
+        threads: int | None = None,
+    ) -> None:
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.tokenizer = BertTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
+        self.labels = list(labels)
+        self.text_prep = text_prep
+        self.review_threshold = review_threshold
+        self.max_len = max_len
+        self.version = version
+        self.batch_size = batch_size
+
+    def _run(self, texts: list[str]) -> np.ndarray:
+        enc = self.tokenizer(texts, truncation=True, max_length=self.max_len, padding=True, return_tensors="np")
+        feed = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids") if k in self.input_names}
+        return self.session.run(None, feed)[0]
+
+    def logits_prepared(self, prepared: Sequence[str]) -> np.ndarray:
+        return run_by_length(list(prepared), self.batch_size, self._run, len(self.labels))
+
+    def predict_proba(self, transcripts: Sequence[str]) -> np.ndarray:
+        return softmax(self.logits_prepared(self.text_prep.prepare_many(transcripts)))
+
+    def predict(self, transcripts: Sequence[str]) -> list[Prediction]:
+        return predictions_from_proba(self.predict_proba(transcripts), self.labels, self.review_threshold)

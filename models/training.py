@@ -1,0 +1,200 @@
+"""The one training code path: `complaints train` and the Prefect retrain flow both call train_classifier.
+
+A run loads labelled data, trains the baseline or the transformer, scores it on a
+validation split and on the frozen evaluation sets training never sees, logs all
+of it to MLflow with a pyfunc model, and (optionally) registers the model through
+the promotion gate.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from sklearn.model_selection import train_test_split
+
+from models.data import eval_sets, fingerprint, load_labeled_texts
+from models.evaluation import EvalReport, evaluate_classifier, format_table, plot_confusion, plot_reliability
+from models.pyfunc_model import ComplaintClassifierModel
+from models.registry import (
+    GateResult,
+    champion_exists,
+    configure_mlflow,
+    ensure_experiment,
+    load_classifier,
+    register_and_gate,
+)
+from models.settings import classifier_settings
+from models.text_prep import TextPrep
+from pipeline.config import REPO_ROOT
+
+Kind = Literal["baseline", "transformer"]
+GATE_SET = "simulated"
+INPUT_EXAMPLE = ["坐席：您好，请问有什么可以帮您？\n客户：我家从早上开始就停电了，什么时候能来电？"]
+
+
+@dataclass
+class TrainOutcome:
+    """What a training run produced: MLflow run, registered version (if any), metrics, gate decision."""
+
+    run_id: str
+    model_uri: str
+    version: str | None
+    metrics: dict[str, float]
+    gate: GateResult | None
+    reports: dict[str, EvalReport] = field(default_factory=dict)
+
+
+def git_commit() -> str | None:
+    """Commit of the working tree, if it is a git repository with commits."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False
+        )
+    except OSError:
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def split_train_val(df: pd.DataFrame, val_fraction: float = 0.15, seed: int = 13) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stratified split; classes too rare to stratify fall back to a plain random split."""
+    stratify = df["category"] if df["category"].value_counts().min() >= 2 else None
+    train, val = train_test_split(df, test_size=val_fraction, random_state=seed, stratify=stratify)
+    return train.reset_index(drop=True), val.reset_index(drop=True)
+
+
+def augmented(df: pd.DataFrame, text_prep: TextPrep) -> tuple[list[str], list[str]]:
+    """Prepared texts and labels with the free-text variants of each call added."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for transcript, category in zip(df["transcript"], df["category"], strict=True):
+        for variant in text_prep.variants(transcript):
+            texts.append(variant)
+            labels.append(category)
+    return texts, labels
+
+
+def _train_baseline(train: pd.DataFrame, text_prep: TextPrep, workdir: Path) -> tuple[object, dict[str, str], dict, TextPrep]:
+    from models.baseline import BaselineClassifier
+
+    texts, labels = augmented(train, text_prep)
+    clf = BaselineClassifier.fit(texts, labels, text_prep, classifier_settings().review_threshold)
+    path = clf.save(workdir / "baseline.joblib")
+    meta = {"kind": "baseline", "labels": clf.labels}
+    return clf, {"baseline": str(path)}, meta, text_prep
+
+
+def _train_transformer(
+    train: pd.DataFrame, val: pd.DataFrame, text_prep: TextPrep, base: str | Path | None, preset: str, workdir: Path
+) -> tuple[object, dict[str, str], dict, TextPrep]:
+    from models.transformer_training import train_transformer
+
+    result = train_transformer(train, val, text_prep, base=base, preset=preset, workdir=workdir)
+    mlflow.log_params({f"ft_{k}": v for k, v in result.params.items()})
+    mlflow.log_metrics(result.metrics)
+    for step, value in enumerate(result.history):
+        mlflow.log_metric("val_macro_f1_epoch", value, step=step)
+    meta = {"kind": "transformer", "labels": result.classifier.labels, "max_len": result.max_len}
+    artifacts = {"onnx": str(result.onnx_path), "tokenizer": str(result.tokenizer_dir)}
+    return result.classifier, artifacts, meta, result.text_prep
+
+
+def score_champion(name: str, df: pd.DataFrame) -> float | None:
+    """Macro-F1 of the current champion on df (the same frozen set the candidate is judged on)."""
+    if not champion_exists(name):
+        return None
+    champion = load_classifier(name=name)
+    report, _ = evaluate_classifier(GATE_SET, champion, df)
+    return report.macro_f1
+
+
+def train_classifier(
+    kind: Kind,
+    data_dir: str | Path,
+    base: str | Path | None = None,
+    preset: str = "default",
+    register: bool = True,
+    eval_dir: str | Path | None = None,
+) -> TrainOutcome:
+    """Train, evaluate, log and (if register) gate one classifier. Raises DataError on unusable data."""
+    if kind not in ("baseline", "transformer"):
+        raise ValueError(f"unknown model kind: {kind}")
+    settings = classifier_settings()
+    configure_mlflow()
+    ensure_experiment(settings.experiment)
+    data = load_labeled_texts(data_dir)
+    frozen = eval_sets(eval_dir)
+    train, val = split_train_val(data)
+    text_prep = TextPrep(max_chars=settings.max_chars)
+    commit = git_commit()
+
+    with mlflow.start_run(run_name=f"{kind}-{preset}") as run, tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        mlflow.set_tags({"kind": kind, "git_commit": commit or "none", "data_sha256": fingerprint(data)})
+        mlflow.log_params(
+            {
+                "kind": kind,
+                "preset": preset,
+                "data_dir": str(data_dir),
+                "data_sha256": fingerprint(data),
+                "n_train": len(train),
+                "n_val": len(val),
+                "max_chars": text_prep.max_chars,
+                "review_threshold": settings.review_threshold,
+                "base": str(base) if base else "default",
+            }
+        )
+        if kind == "baseline":
+            clf, artifacts, meta, text_prep = _train_baseline(train, text_prep, workdir)
+        else:
+            clf, artifacts, meta, text_prep = _train_transformer(train, val, text_prep, base, preset, workdir)
+
+        mlflow.log_param("model_max_chars", text_prep.max_chars)
+        reports: dict[str, EvalReport] = {}
+        metrics: dict[str, float] = {}
+        sets = {"val": val, **frozen}
+        plots = workdir / "plots"
+        plots.mkdir()
+        for name, df in sets.items():
+            report, preds = evaluate_classifier(name, clf, df)
+            reports[name] = report
+            metrics.update(report.metrics())
+            plot_confusion(report, plots / f"confusion_{name}.png")
+            plot_reliability(name, preds, df["category"].tolist(), plots / f"reliability_{name}.png")
+            report.per_class.to_csv(plots / f"per_class_{name}.csv")
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(plots), artifact_path="evaluation")
+        mlflow.log_text(format_table(list(reports.values())), "evaluation/summary.txt")
+
+        (workdir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        artifacts["meta"] = str(workdir / "meta.json")
+        artifacts["text_prep"] = str(text_prep.save(workdir / "text_prep.json"))
+        example = pd.DataFrame({"transcript": INPUT_EXAMPLE})
+        signature = infer_signature(example, ComplaintClassifierModel.example_output(clf, INPUT_EXAMPLE))
+        info = mlflow.pyfunc.log_model(
+            name="classifier",
+            python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
+            artifacts=artifacts,
+            signature=signature,
+            input_example=example,
+        )
+        run_id = run.info.run_id
+
+    gate: GateResult | None = None
+    version: str | None = None
+    if register:
+        gate_df = frozen.get(GATE_SET, val)
+        candidate = reports[GATE_SET if GATE_SET in frozen else "val"].macro_f1
+        champion = score_champion(settings.registered_name, gate_df)
+        gate = register_and_gate(
+            settings.registered_name, info.model_uri, run_id, candidate, champion, settings.gate_margin
+        )
+        version = f"{gate.name}/{gate.version}"
+    return TrainOutcome(run_id, info.model_uri, version, metrics, gate, reports)

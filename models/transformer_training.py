@@ -1,0 +1,265 @@
+"""Fine-tune a BERT-family checkpoint on labelled calls, then export and verify the int8 ONNX model.
+
+Any local BERT checkpoint folder works as ``base`` (vocab.txt + config.json +
+weights); without one, the compact base from `complaints pretrain` is used and
+built on first use. Class weights counter the skew toward outage and billing
+calls; the best validation macro-F1 checkpoint is kept (early stopping).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import f1_score
+from sklearn.utils.class_weight import compute_class_weight
+from tqdm.auto import tqdm
+from transformers import BertForSequenceClassification, BertTokenizer, get_linear_schedule_with_warmup
+from transformers.utils import logging as hf_logging
+
+from models.onnx_classifier import OnnxClassifier
+from models.onnx_export import MIN_AGREEMENT, check_agreement, export_onnx, quantize_int8
+from models.pretrain import pretrain, pretrain_config
+from models.settings import classifier_settings, default_base_dir
+from models.text_prep import TextPrep
+from models.torch_classifier import TorchClassifier
+from pipeline.config import offline_environment
+from pipeline.labels import LABELS
+
+
+class BaseModelError(Exception):
+    """The --base folder is not a usable BERT checkpoint; message is user-facing."""
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Fine-tuning schedule; ``max_steps`` caps the total optimizer steps (0 = no cap)."""
+
+    epochs: int = 4
+    lr: float = 1e-4
+    batch_size: int = 32
+    max_len: int = 160
+    max_steps: int = 1500
+    eval_steps: int = 250
+    patience: int = 3
+    warmup_ratio: float = 0.06
+    weight_decay: float = 0.01
+    min_agreement: float = MIN_AGREEMENT
+    seed: int = 11
+
+
+FINETUNE_PRESETS: dict[str, FinetuneConfig] = {
+    "quick": FinetuneConfig(epochs=1, lr=2e-4, batch_size=16, max_len=128, max_steps=90, eval_steps=45, patience=2),
+    "default": FinetuneConfig(),
+}
+
+
+def finetune_config(preset: str | FinetuneConfig, **overrides) -> FinetuneConfig:
+    if isinstance(preset, FinetuneConfig):
+        return replace(preset, **overrides)
+    if preset not in FINETUNE_PRESETS:
+        raise ValueError(f"未知的预设: {preset}（可选: {', '.join(FINETUNE_PRESETS)}）")
+    return replace(FINETUNE_PRESETS[preset], **overrides)
+
+
+@dataclass
+class TransformerResult:
+    classifier: OnnxClassifier
+    text_prep: TextPrep
+    onnx_path: Path
+    tokenizer_dir: Path
+    max_len: int
+    params: dict[str, object]
+    metrics: dict[str, float]
+    history: list[float] = field(default_factory=list)
+
+
+def pretraining_texts(transcripts: Sequence[str], text_prep: TextPrep) -> list[str]:
+    """Unlabelled text for MLM: each call as model input plus its free-text variants."""
+    out: list[str] = []
+    for t in transcripts:
+        out.extend(text_prep.variants(t))
+    return out
+
+
+def check_base(path: str | Path) -> Path:
+    """A folder with config.json, vocab.txt and weights, else BaseModelError."""
+    path = Path(path)
+    if not path.is_dir():
+        raise BaseModelError(f"基础模型目录不存在: {path}")
+    missing = [f for f in ("config.json", "vocab.txt") if not (path / f).exists()]
+    has_weights = any((path / f).exists() for f in ("model.safetensors", "pytorch_model.bin")) or any(
+        path.glob("model-*.safetensors")
+    )
+    if missing or not has_weights:
+        what = ", ".join(missing + ([] if has_weights else ["权重文件"]))
+        raise BaseModelError(f"{path} 不是可用的 BERT 检查点目录（缺少 {what}）")
+    return path
+
+
+def resolve_base(base: str | Path | None, train_texts: Sequence[str], preset: str | FinetuneConfig) -> Path:
+    """The given base, or the default compact base (pretrained now if it does not exist yet)."""
+    if base is not None:
+        return check_base(base)
+    default = default_base_dir()
+    if (default / "config.json").exists():
+        return check_base(default)
+    name = preset if isinstance(preset, str) else "quick"
+    print(f"未找到默认基础模型 {default}，先用 {name} 预设进行 MLM 预训练…")
+    return pretrain(train_texts, default, pretrain_config(name))
+
+
+def _augment(df: pd.DataFrame, text_prep: TextPrep) -> tuple[list[str], list[str]]:
+    texts: list[str] = []
+    labels: list[str] = []
+    for transcript, category in zip(df["transcript"], df["category"], strict=True):
+        for variant in text_prep.variants(transcript):
+            texts.append(variant)
+            labels.append(category)
+    return texts, labels
+
+
+def _batches(n: int, batch_size: int, rng: random.Random) -> list[list[int]]:
+    idx = list(range(n))
+    rng.shuffle(idx)
+    return [idx[i : i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _macro_f1(clf: TorchClassifier, texts: list[str], labels: list[str]) -> tuple[float, np.ndarray]:
+    logits = clf.logits_prepared(texts)
+    pred = [clf.labels[i] for i in logits.argmax(axis=1)]
+    return float(f1_score(labels, pred, labels=sorted(set(labels)), average="macro", zero_division=0)), logits
+
+
+def train_transformer(
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    text_prep: TextPrep,
+    base: str | Path | None,
+    preset: str | FinetuneConfig,
+    workdir: str | Path,
+    progress: bool = True,
+) -> TransformerResult:
+    """Fine-tune, keep the best validation checkpoint, export int8 ONNX and check agreement."""
+    offline_environment()
+    cfg = finetune_config(preset)
+    rng = random.Random(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    workdir = Path(workdir)
+
+    train_texts, train_labels = _augment(train, text_prep)
+    val_texts = text_prep.prepare_many(val["transcript"].tolist())
+    val_labels = val["category"].tolist()
+
+    base_dir = resolve_base(base, train_texts, preset)
+    labels = list(LABELS)
+    hf_logging.set_verbosity_error()  # the head is new by design; the missing-weights table only alarms
+    label2id = {label: i for i, label in enumerate(labels)}
+    try:
+        tokenizer = BertTokenizer.from_pretrained(str(base_dir), local_files_only=True)
+        model = BertForSequenceClassification.from_pretrained(
+            str(base_dir),
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id=label2id,
+            local_files_only=True,
+            ignore_mismatched_sizes=True,
+        )
+    except (OSError, ValueError) as exc:
+        raise BaseModelError(f"无法从 {base_dir} 加载 BERT 模型: {str(exc).splitlines()[0]}") from exc
+    max_len = min(cfg.max_len, int(model.config.max_position_embeddings))
+    if text_prep.max_chars > max_len - 2:
+        # condense calls to what the model can see rather than letting the tokenizer cut the tail
+        text_prep = replace(text_prep, max_chars=max_len - 2)
+        train_texts, train_labels = _augment(train, text_prep)
+        val_texts = text_prep.prepare_many(val["transcript"].tolist())
+
+    present = np.array(sorted(set(train_labels)))
+    balanced = compute_class_weight("balanced", classes=present, y=np.array(train_labels))
+    weights = torch.ones(len(labels))
+    for label, w in zip(present, balanced, strict=True):
+        weights[label2id[label]] = float(w)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+    y = torch.tensor([label2id[label] for label in train_labels])
+
+    steps_per_epoch = math.ceil(len(train_texts) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    eval_every = max(1, min(cfg.eval_steps, steps_per_epoch))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(total * cfg.warmup_ratio), total)
+    scorer = TorchClassifier(model, tokenizer, text_prep, classifier_settings().review_threshold, max_len)
+
+    best_f1, best_state, history, bad_evals, step = -1.0, None, [], 0, 0
+    started = time.perf_counter()
+    bar = tqdm(total=total, desc="微调", disable=not progress)
+    stop = False
+    for _epoch in range(cfg.epochs):
+        for batch in _batches(len(train_texts), cfg.batch_size, rng):
+            model.train()
+            enc = tokenizer(
+                [train_texts[i] for i in batch], truncation=True, max_length=max_len, padding=True, return_tensors="pt"
+            )
+            logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
+            loss = loss_fn(logits, y[batch])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", best_f1=f"{best_f1:.3f}")
+            if step % eval_every == 0 or step == total:
+                model.eval()
+                f1, _ = _macro_f1(scorer, val_texts, val_labels)
+                history.append(f1)
+                if f1 > best_f1:
+                    best_f1, bad_evals = f1, 0
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                else:
+                    bad_evals += 1
+                if bad_evals >= cfg.patience:
+                    stop = True
+            if stop or step >= total:
+                stop = True
+                break
+        if stop:
+            break
+    bar.close()
+    train_seconds = time.perf_counter() - started
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+
+    hf_dir = workdir / "hf"
+    model.save_pretrained(hf_dir)
+    tokenizer.save_pretrained(hf_dir)
+    tokenizer_dir = workdir / "tokenizer"
+    tokenizer.save_pretrained(tokenizer_dir)
+
+    fp32_path, exporter = export_onnx(model, workdir / "model_fp32.onnx")
+    int8_path = quantize_int8(fp32_path, workdir / "model_int8.onnx")
+    onnx_clf = OnnxClassifier(
+        int8_path, tokenizer_dir, labels, text_prep, classifier_settings().review_threshold, max_len
+    )
+    _, torch_logits = _macro_f1(scorer, val_texts, val_labels)
+    agreement = check_agreement(torch_logits, onnx_clf.logits_prepared(val_texts), cfg.min_agreement)
+
+    params: dict[str, object] = {**asdict(cfg), "base_dir": str(base_dir), "onnx_exporter": exporter}
+    params["n_train_augmented"] = len(train_texts)
+    metrics = {
+        "onnx_agreement": agreement,
+        "best_val_macro_f1_torch": best_f1,
+        "train_steps": float(step),
+        "train_seconds": train_seconds,
+    }
+    return TransformerResult(onnx_clf, text_prep, int8_path, tokenizer_dir, max_len, params, metrics, history)

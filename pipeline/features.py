@@ -1,0 +1,288 @@
+"""Escalation-risk features of one call, from its words and from the history before it.
+
+The same code serves production and training: production fills a
+:class:`History` from the database plus the night's input, training replays
+simulated nights in order into an in-memory History. Features only look at
+calls before the one being scored, except the wide-incident count, which looks
+at the whole night window around it (the nightly batch sees the whole night
+before any slip is issued, so this is no peek into the future).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from pipeline.labels import LABELS
+from pipeline.risk.config import RiskConfig
+from pipeline.text import customer_text, split_turns
+
+_THREAT_REGULATOR = re.compile(r"12398|能源局|能监办|能源监管|监管部门|国家能源")
+_THREAT_OTHER = {
+    "12345": re.compile(r"12345|市长热线|市民热线|政务热线"),
+    "媒体": re.compile(r"媒体|记者|电视台|报社|曝光|网上发|发到网上|抖音|快手|微博|朋友圈"),
+    "法院": re.compile(r"法院|律师|起诉|打官司|告你们|走法律|法律途径"),
+    "上级部门": re.compile(r"信访|上访|纪委|上级部门|往上[告反映找]|上面来查|找政府|找领导"),
+}
+_ANGER = re.compile(
+    r"太过分|气死|生气|火大|火气|气得|窝火|憋火|受够|忍无可忍|没法忍|没办法忍|要疯|疯了|什么态度|"
+    r"(态度|服务|办事)[太好真]?[的]?差|管不管|推来推去|踢皮球|推皮|不算数|拖了又拖|收钱不办事|收电费不办事|"
+    r"不负责|敷衍|糊弄|不当回事|当回事|官腔|凭什么|不像话|欺负人|坑人|骗人|岂有此理|"
+    r"(每次|回回|次次)都这样|[！!]{2,}"
+)
+_URGENCY = re.compile(r"马上|立刻|赶紧|赶快|急死|急得|等不了|尽快|今天必须|十万火急|快点|要紧|急用")
+_VULNERABLE = {
+    "老人": re.compile(r"老人|老年人|老太太|老爷子|老伴|老头子|老婆子|[七八九]十多岁|独居|年纪大"),
+    "病人": re.compile(r"病人|生病|卧床|瘫|住院|透析|呼吸机|制氧机|孕妇|发烧|身体不好|离不得电|离不开电"),
+    "婴幼儿": re.compile(r"婴儿|娃娃还小|孩子还小|小孩还小|刚生|坐月子|新生儿"),
+    "药品": re.compile(r"胰岛素|药品|药要冷藏|吃的药"),
+}
+_LOSS = {
+    "冰箱/冷库": re.compile(r"冰箱|冷库|冷柜|冰柜|冷藏"),
+    "冻品": re.compile(r"冻品|冻肉|海鲜|东西都要坏|货都要坏|化了|臭了"),
+    "鱼塘": re.compile(r"鱼塘|增氧|鱼[都全]?要?死|翻塘|虾塘"),
+    "养殖": re.compile(r"养殖|[猪鸡鸭牛]场|几百头|孵化|保温灯|大棚"),
+    "工厂": re.compile(r"工厂|厂里|车间|生产线|停产|机器停|订单|赔钱|损失|几万块"),
+}
+_MISSED_COMMITMENT = re.compile(
+    r"(说好|说是|讲好|说的|讲的|说了|答应|承诺|保证|通知上说|公告上说|说)[^。！？!?\n]{0,20}?"
+    r"(还没|都没|没来|没人|没有来|没修|没弄|不来|没动静|没见|现在都|都几点|人呢|过了)"
+    r"|人影[子]?都没|一点动静都没|没人管|没人理|石沉大海|没有?下文|从报修到现在|等了[^。！？!?]{1,8}了|拖了[^。！？!?]{0,6}了"
+)
+_CALLBACK_UNSATISFIED = re.compile(
+    r"回访[^。！？!?]{0,16}(不满意|没解决|没弄好|根本没有|没下文|又没人|不认可)"
+)
+_EARLIER = re.compile(
+    r"又|上次|上回|第[二三四五六两2-9]次|工单|打过|打了[两三四五几好多]+次|好几次|已经打了|反映过|说过多少次|再次|还是没|一直没"
+)
+_WIDE_TEXT = re.compile(
+    r"全村|整个?村|整栋|整幢|整条街|一条街|整片|这一片|一片都|整个小区|全小区|全组|好几个组|好多户|几十户|"
+    r"周围都|周围几|邻居也|邻居都|一个寨子|整个厂区"
+)
+
+TEXT_FLAGS: tuple[str, ...] = (
+    "threat_regulator",
+    "callback_complaint",
+    "threat_other",
+    "anger",
+    "urgency",
+    "vulnerable",
+    "loss",
+    "missed_commitment",
+    "earlier_mention",
+    "wide_text",
+)
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "customer_calls_7d",
+    "customer_calls_30d",
+    "problem_calls_30d",
+    "problem_days_since_first",
+    "problem_hours_since_last",
+    "area_customers_window",
+)
+SLIP_COLUMNS: tuple[str, ...] = (
+    "prior_slip",
+    "prior_slip_open",
+    "called_after_closure",
+    "unsatisfied_callback",
+    "slip_reopen_count",
+)
+MODEL_COLUMNS: tuple[str, ...] = (
+    HISTORY_COLUMNS
+    + TEXT_FLAGS
+    + ("anger_hits", "text_length", "duration_s", "free_text")
+    + tuple(f"category_{label}" for label in LABELS)
+)
+FEATURE_COLUMNS: tuple[str, ...] = MODEL_COLUMNS + SLIP_COLUMNS
+NO_PREVIOUS_HOURS = 24.0 * 60
+
+
+@dataclass(frozen=True)
+class CallView:
+    """What features need to know about a call, whether it comes from an export or the database."""
+
+    call_id: str
+    call_time: datetime
+    customer_key: str
+    unit: str
+    area: str | None
+    category: str
+    transcript: str = ""
+    duration_s: int | None = None
+
+
+@dataclass(frozen=True)
+class SlipState:
+    """What history knows about the latest slip on a customer problem."""
+
+    status: str
+    closed_at: datetime | None
+    unsatisfied: bool
+    reopen_count: int = 0
+
+
+@dataclass
+class TextSignals:
+    """Risk signals found in what the customer said, with the words that triggered them."""
+
+    flags: dict[str, int]
+    matches: dict[str, list[str]]
+    anger_hits: int
+    length: int
+    free_text: bool
+    commitment_quote: str | None = None
+
+
+def customer_words(transcript: str) -> tuple[str, bool]:
+    """The customer's side of the call (normalized, lexicon applied, PII tagged); second value is True
+    for free text without speaker turns (app, web, WeChat)."""
+    turns = split_turns(transcript or "")
+    free_text = len(turns) <= 1 and all(t.speaker == "customer" for t in turns)
+    return customer_text(transcript or ""), free_text
+
+
+def _hits(patterns: dict[str, re.Pattern[str]], text: str) -> list[str]:
+    return [name for name, pattern in patterns.items() if pattern.search(text)]
+
+
+def text_signals(transcript: str) -> TextSignals:
+    """Keyword signals in the customer's words (agent phrases such as 工单号 are ignored)."""
+    text, free_text = customer_words(transcript)
+    threat_other = _hits(_THREAT_OTHER, text)
+    vulnerable = _hits(_VULNERABLE, text)
+    loss = _hits(_LOSS, text)
+    commitment = _MISSED_COMMITMENT.search(text)
+    regulator = _THREAT_REGULATOR.search(text)
+    wide = _WIDE_TEXT.search(text)
+    anger_hits = len(_ANGER.findall(text))
+    flags = {
+        "threat_regulator": int(regulator is not None),
+        "callback_complaint": int(_CALLBACK_UNSATISFIED.search(text) is not None),
+        "threat_other": int(bool(threat_other)),
+        "anger": int(anger_hits > 0),
+        "urgency": int(_URGENCY.search(text) is not None),
+        "vulnerable": int(bool(vulnerable)),
+        "loss": int(bool(loss)),
+        "missed_commitment": int(commitment is not None),
+        "earlier_mention": int(_EARLIER.search(text) is not None),
+        "wide_text": int(wide is not None),
+    }
+    matches = {
+        "threat_regulator": [regulator.group(0)] if regulator else [],
+        "threat_other": threat_other,
+        "vulnerable": vulnerable,
+        "loss": loss,
+        "wide_text": [wide.group(0)] if wide else [],
+    }
+    return TextSignals(
+        flags=flags,
+        matches=matches,
+        anger_hits=anger_hits,
+        length=len(text),
+        free_text=free_text,
+        commitment_quote=commitment.group(0)[:24] if commitment else None,
+    )
+
+
+@dataclass
+class History:
+    """Calls and slip states known before (and, for wide incidents, around) the calls being scored."""
+
+    config: RiskConfig
+    _by_customer: dict[str, list[tuple[datetime, str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    _by_area: dict[tuple[str, str, str], list[tuple[datetime, str, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    _slips: dict[tuple[str, str], SlipState] = field(default_factory=dict)
+    _seen: set[str] = field(default_factory=set)
+
+    def add_call(self, call: CallView) -> None:
+        """Remember a call (idempotent per call_id); lists stay sorted by time."""
+        if call.call_id in self._seen:
+            return
+        self._seen.add(call.call_id)
+        _insort(self._by_customer[call.customer_key], (call.call_time, call.category, call.call_id))
+        if call.area:
+            key = (call.unit, call.area, call.category)
+            _insort(self._by_area[key], (call.call_time, call.customer_key, call.call_id))
+
+    def set_slip(self, customer_key: str, category: str, state: SlipState | None) -> None:
+        """Record the latest slip state on a problem (production: from the database as slips change)."""
+        if state is None:
+            self._slips.pop((customer_key, category), None)
+        else:
+            self._slips[(customer_key, category)] = state
+
+    def slip(self, customer_key: str, category: str) -> SlipState | None:
+        return self._slips.get((customer_key, category))
+
+    def features(self, call: CallView, signals: TextSignals | None = None) -> dict[str, float]:
+        """All feature columns of ``call`` (see FEATURE_COLUMNS); the call itself is not counted."""
+        signals = signals or text_signals(call.transcript)
+        cfg = self.config
+        t = call.call_time
+        lookback = timedelta(days=max(30, cfg.repeat_window_days))
+        history = _window(self._by_customer[call.customer_key], t - lookback, t)
+        before = [c for c in history if c[2] != call.call_id]
+        last_30 = [c for c in before if c[0] >= t - timedelta(days=30)]
+        last_7 = [c for c in before if c[0] >= t - timedelta(days=7)]
+        window_start = t - timedelta(days=cfg.repeat_window_days)
+        same = [c for c in before if c[1] == call.category and c[0] >= window_start]
+        first_same = same[0][0] if same else None
+        last_same = same[-1][0] if same else None
+        area_customers = 0
+        if call.area:
+            hours = timedelta(hours=cfg.wide_incident_hours)
+            nearby = _window(
+                self._by_area[(call.unit, call.area, call.category)], t - hours, t + hours, closed=True
+            )
+            area_customers = len({c[1] for c in nearby if c[1] != call.customer_key})
+        slip = self.slip(call.customer_key, call.category)
+        after_closure = bool(
+            slip
+            and slip.status == "closed"
+            and slip.closed_at is not None
+            and t > slip.closed_at
+            and t - slip.closed_at <= timedelta(days=cfg.reopen_days)
+        )
+        values: dict[str, float] = {
+            "customer_calls_7d": len(last_7),
+            "customer_calls_30d": len(last_30),
+            "problem_calls_30d": len(same),
+            "problem_days_since_first": (t - first_same).total_seconds() / 86400 if first_same else 0.0,
+            "problem_hours_since_last": (t - last_same).total_seconds() / 3600
+            if last_same
+            else NO_PREVIOUS_HOURS,
+            "area_customers_window": area_customers,
+            **signals.flags,
+            "anger_hits": signals.anger_hits,
+            "text_length": signals.length,
+            "duration_s": float(call.duration_s) if call.duration_s is not None else -1.0,
+            "free_text": int(signals.free_text),
+            **{f"category_{label}": int(call.category == label) for label in LABELS},
+            "prior_slip": int(slip is not None),
+            "prior_slip_open": int(slip is not None and slip.status != "closed"),
+            "called_after_closure": int(after_closure),
+            "unsatisfied_callback": int(bool(slip and slip.unsatisfied)),
+            "slip_reopen_count": slip.reopen_count if slip else 0,
+        }
+        return {column: float(values[column]) for column in FEATURE_COLUMNS}
+
+
+def _insort(items: list[tuple[Any, ...]], item: tuple[Any, ...]) -> None:
+    items.insert(bisect_right(items, item), item)
+
+
+def _window(
+    items: list[tuple[Any, ...]], start: datetime, end: datetime, closed: bool = False
+) -> list[tuple]:
+    """Items with start <= time < end (or <= end when ``closed``); items are sorted by time."""
+    lo = bisect_left(items, (start,))
+    hi = bisect_right(items, (end, "\uffff", "\uffff")) if closed else bisect_left(items, (end,))
+    return items[lo:hi]

@@ -1,0 +1,355 @@
+"""Read nightly call exports (CSV, JSON Lines, Parquet, or a folder of them) into validated records.
+
+A bad row never stops a night: it goes to the quarantine with a reason code,
+a Chinese reason and its raw content, and the rest goes on. Only input that
+cannot be read at all (missing, empty, undecodable) raises :class:`IngestError`.
+
+CSV is read with the standard ``csv`` module rather than pandas/pyarrow: it is
+as fast here (about 0.7 s for 100k calls) and, unlike them, tells exactly which
+record had the wrong number of fields, so that record can be quarantined with
+its row number. Parquet is read with pyarrow.
+
+A folder is read recursively (sorted by path). A file named ``labels.*`` is not
+an export: its label columns (``category``, ``escalated_12398``,
+``escalated_at``) are joined by ``call_id`` onto the calls of the same folder,
+which is how the simulator writes training nights.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.records import LABEL_FIELDS, REQUIRED_FIELDS, CallRecord
+from pipeline.validation import Limits, RowError, as_text, reason_text, validate_row
+
+EXPORT_SUFFIXES: tuple[str, ...] = (".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
+
+HEADER_ALIASES: dict[str, str] = {
+    "工单编号": "call_id",
+    "工单号": "call_id",
+    "来电时间": "call_time",
+    "受理时间": "call_time",
+    "户号": "customer_id",
+    "用户编号": "customer_id",
+    "来电号码": "phone",
+    "联系电话": "phone",
+    "供电单位": "unit",
+    "地址": "area",
+    "区域": "area",
+    "渠道": "channel",
+    "通话时长": "duration_s",
+    "通话内容": "transcript",
+    "转写文本": "transcript",
+    "业务类型": "category",
+}
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class IngestError(Exception):
+    """The input cannot be read at all; the message is one line, in Chinese, fit for the CLI."""
+
+
+@dataclass
+class QuarantinedRow:
+    """A row that did not pass validation, kept with why and what it was."""
+
+    row_number: int
+    call_id: str | None
+    reason_code: str
+    reason: str
+    raw: dict[str, Any]
+    source: str = ""
+
+
+@dataclass
+class IngestResult:
+    """What one read produced; ``row_number`` is the 1-based record number within its file."""
+
+    records: list[CallRecord] = field(default_factory=list)
+    quarantined: list[QuarantinedRow] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return len(self.records)
+
+    def reasons(self) -> Counter[str]:
+        """Quarantined rows counted by reason code."""
+        return Counter(row.reason_code for row in self.quarantined)
+
+
+@dataclass
+class _RawRow:
+    number: int
+    data: dict[str, Any]
+    error: str | None = None
+
+
+def read_export(
+    path: str | Path,
+    known_call_ids: Iterable[str] | None = None,
+    limits: Limits | None = None,
+) -> IngestResult:
+    """Read one export file or every export file under a folder.
+
+    ``known_call_ids`` are call ids seen on earlier nights: rows repeating them
+    are quarantined as ``known_call_id``. Within this read, the first row of a
+    call id is kept and later ones are quarantined as ``duplicate_call_id``.
+    """
+    path = Path(path)
+    limits = limits or Limits.from_config()
+    known = set(known_call_ids or ())
+    result = IngestResult()
+    seen: set[str] = set()
+    for export, labels in _plan(path):
+        result.files.append(export)
+        _read_one(export, labels, limits, known, seen, result)
+    return result
+
+
+def _plan(path: Path) -> list[tuple[Path, dict[str, dict[str, Any]]]]:
+    if not path.exists():
+        raise IngestError(f"文件不存在: {path}")
+    if path.is_file():
+        return [(path, {})]
+    if not path.is_dir():
+        raise IngestError(f"不是普通文件或目录: {path}")
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in EXPORT_SUFFIXES)
+    exports = [p for p in files if p.stem.lower() != "labels"]
+    if not exports:
+        raise IngestError(f"目录中没有可读取的导出文件 (csv/jsonl/parquet): {path}")
+    label_files = {p.parent: p for p in files if p.stem.lower() == "labels"}
+    label_cache: dict[Path, dict[str, dict[str, Any]]] = {}
+    plan = []
+    for export in exports:
+        folder = export.parent
+        if folder in label_files and folder not in label_cache:
+            label_cache[folder] = _read_labels(label_files[folder])
+        plan.append((export, label_cache.get(folder, {})))
+    return plan
+
+
+def _read_labels(path: Path) -> dict[str, dict[str, Any]]:
+    labels: dict[str, dict[str, Any]] = {}
+    for raw in _rows(path, required=("call_id",)):
+        call_id = as_text(raw.data.get("call_id"))
+        if raw.error is None and call_id:
+            labels[call_id] = {key: raw.data[key] for key in LABEL_FIELDS if key in raw.data}
+    return labels
+
+
+def _read_one(
+    path: Path,
+    labels: dict[str, dict[str, Any]],
+    limits: Limits,
+    known: set[str],
+    seen: set[str],
+    result: IngestResult,
+) -> None:
+    source = str(path)
+    for raw in _rows(path):
+        result.rows_read += 1
+        call_id = as_text(raw.data.get("call_id")) or None
+        if raw.error is not None:
+            result.quarantined.append(
+                QuarantinedRow(raw.number, call_id, raw.error, reason_text(raw.error), raw.data, source)
+            )
+            continue
+        row = raw.data
+        if call_id and call_id in labels:
+            row = {**row, **{k: v for k, v in labels[call_id].items() if not as_text(row.get(k))}}
+        try:
+            if call_id in known:
+                raise RowError("known_call_id", call_id or "")
+            if call_id in seen:
+                result.duplicates.append(call_id or "")
+                raise RowError("duplicate_call_id", call_id or "")
+            record = validate_row(row, limits)
+        except RowError as err:
+            result.quarantined.append(
+                QuarantinedRow(
+                    raw.number, call_id, err.code, reason_text(err.code, err.detail), raw.data, source
+                )
+            )
+            continue
+        seen.add(record.call_id)
+        result.records.append(record)
+
+
+def _rows(path: Path, required: tuple[str, ...] = REQUIRED_FIELDS) -> Iterator[_RawRow]:
+    """Raw rows of one file; every ``data`` dict has canonical column names."""
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise IngestError(f"无法读取文件 {path}: {err.strerror}") from None
+    if size == 0:
+        raise IngestError(f"文件为空: {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        rows = _parquet_rows(path, required)
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        rows = _json_rows(path, required)
+    else:
+        rows = _csv_rows(path, required)
+    if not rows:
+        raise IngestError(f"文件没有数据行: {path}")
+    return iter(rows)
+
+
+def _canonical(name: Any) -> str:
+    text = str(name).strip().lstrip("\ufeff")
+    return HEADER_ALIASES.get(text, text.lower() if text.isascii() else text)
+
+
+def _check_columns(path: Path, columns: Iterable[str], required: tuple[str, ...]) -> None:
+    present = set(columns)
+    missing = [name for name in required if name not in present]
+    if missing:
+        raise IngestError(f"缺少必需的列 {', '.join(missing)}: {path}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise IngestError(f"无法读取文件 {path}: {err.strerror}") from None
+
+
+def decode_export(data: bytes, path: Path | str = "") -> str:
+    """Decode a text export: UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (covers GBK)."""
+    if data.startswith(codecs.BOM_UTF8):
+        encodings = ("utf-8-sig",)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encodings = ("utf-16",)
+    else:
+        encodings = ("utf-8", "gb18030")
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise IngestError(f"无法识别文件编码 (支持 UTF-8、UTF-8 BOM、GB18030/GBK): {path}")
+
+
+def _csv_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
+    text = decode_export(_read_bytes(path), path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise IngestError(f"文件为空: {path}") from None
+    except csv.Error as err:
+        raise IngestError(f"CSV 表头无法解析 ({err}): {path}") from None
+    names = [_canonical(name) for name in header]
+    _check_columns(path, names, required)
+    rows: list[_RawRow] = []
+    width = len(names)
+    number = 0
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            raise IngestError(f"CSV 无法解析 (第 {reader.line_num} 行附近: {err}): {path}") from None
+        if not values or (len(values) == 1 and not values[0].strip()):
+            continue
+        number += 1
+        if len(values) != width:
+            data: dict[str, Any] = dict(zip(names, values, strict=False))
+            data["_raw_line"] = ",".join(values)
+            rows.append(_RawRow(number, data, "bad_csv_row"))
+            continue
+        rows.append(_RawRow(number, dict(zip(names, values, strict=True))))
+    return rows
+
+
+def _json_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
+    text = decode_export(_read_bytes(path), path)
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            items = json.loads(stripped)
+        except json.JSONDecodeError as err:
+            raise IngestError(f"JSON 无法解析 ({err.msg}, 第 {err.lineno} 行): {path}") from None
+        lines: Iterable[tuple[int, Any]] = enumerate(items, start=1)
+    else:
+        lines = ((i, line) for i, line in enumerate((ln for ln in text.splitlines() if ln.strip()), start=1))
+    rows: list[_RawRow] = []
+    for number, item in lines:
+        if isinstance(item, str):
+            try:
+                item = json.loads(item)
+            except json.JSONDecodeError:
+                rows.append(_RawRow(number, {"_raw_line": item[:2000]}, "bad_json"))
+                continue
+        if not isinstance(item, dict):
+            rows.append(
+                _RawRow(number, {"_raw_line": json.dumps(item, ensure_ascii=False)[:2000]}, "bad_json")
+            )
+            continue
+        rows.append(_RawRow(number, {_canonical(k): v for k, v in item.items()}))
+    valid = [r for r in rows if r.error is None]
+    if valid:
+        _check_columns(path, {key for r in valid for key in r.data}, required)
+    return rows
+
+
+def _parquet_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        raise IngestError(f"Parquet 文件无法读取 ({str(err).splitlines()[0][:120]}): {path}") from None
+    table = table.rename_columns([_canonical(name) for name in table.column_names])
+    _check_columns(path, table.column_names, required)
+    return [_RawRow(i, row) for i, row in enumerate(table.to_pylist(), start=1)]
+
+
+def write_quarantine(rows: Iterable[QuarantinedRow], path: str | Path) -> Path:
+    """Write quarantined rows to ``.jsonl`` (one object per row) or ``.csv`` (raw columns flattened).
+
+    CSV is written with a BOM so Excel on a Chinese desktop opens it correctly.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = list(rows)
+    meta = ("source", "row_number", "call_id", "reason_code", "reason")
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        with path.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                item = {key: getattr(row, key) for key in meta}
+                item["raw"] = {k: as_text(v) if not isinstance(v, str) else v for k, v in row.raw.items()}
+                fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+        return path
+    raw_keys: list[str] = []
+    for row in rows:
+        for key in row.raw:
+            if key not in raw_keys:
+                raw_keys.append(key)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*meta, *(f"raw_{k}" for k in raw_keys)])
+        for row in rows:
+            values = [getattr(row, key) for key in meta]
+            writer.writerow(
+                [*("" if v is None else v for v in values), *(_cell(row.raw.get(k)) for k in raw_keys)]
+            )
+    return path
+
+
+def _cell(value: Any) -> str:
+    return value if isinstance(value, str) else as_text(value)

@@ -1,0 +1,98 @@
+"""Write one night's export (contract fields only) and its labels, as the nightly job would find them."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+CALL_COLUMNS: tuple[str, ...] = (
+    "call_id",
+    "call_time",
+    "customer_id",
+    "phone",
+    "unit",
+    "area",
+    "channel",
+    "duration_s",
+    "transcript",
+)
+LABEL_COLUMNS: tuple[str, ...] = (
+    "call_id",
+    "category",
+    "escalated_12398",
+    "escalated_at",
+    "problem_id",
+    "event_id",
+    "customer_key",
+    "phrasing_split",
+)
+
+
+@dataclass(frozen=True)
+class CallRow:
+    """One output row: the export part and the truth part."""
+
+    call_id: str
+    call_time: datetime
+    customer_id: str
+    phone: str
+    unit: str
+    area: str
+    channel: str
+    duration_s: int | None
+    transcript: str
+    category: str
+    escalated_at: datetime | None
+    problem_id: str
+    event_id: str
+    customer_key: str
+    phrasing_split: str
+
+
+def _iso(t: datetime | None) -> str:
+    return "" if t is None else t.isoformat(timespec="seconds")
+
+
+def write_night(night_dir: Path, rows: Iterable[CallRow]) -> int:
+    """Write ``calls.csv`` and ``labels.csv`` into ``night_dir``; returns the number of calls."""
+    night_dir.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with (
+        (night_dir / "calls.csv").open("w", encoding="utf-8", newline="") as calls_fh,
+        (night_dir / "labels.csv").open("w", encoding="utf-8", newline="") as labels_fh,
+    ):
+        calls = csv.writer(calls_fh, lineterminator="\n")
+        labels = csv.writer(labels_fh, lineterminator="\n")
+        calls.writerow(CALL_COLUMNS)
+        labels.writerow(LABEL_COLUMNS)
+        for r in rows:
+            calls.writerow(
+                (
+                    r.call_id,
+                    _iso(r.call_time),
+                    r.customer_id,
+                    r.phone,
+                    r.unit,
+                    r.area,
+                    r.channel,
+                    "" if r.duration_s is None else r.duration_s,
+                    r.transcript,
+                )
+            )
+            labels.writerow(
+                (
+                    r.call_id,
+                    r.category,
+                    "true" if r.escalated_at is not None else "false",
+                    _iso(r.escalated_at),
+                    r.problem_id,
+                    r.event_id,
+                    r.customer_key,
+                    r.phrasing_split,
+                )
+            )
+            n += 1
+    return n

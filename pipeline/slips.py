@@ -1,0 +1,485 @@
+"""Risk-warning slips (投诉风险预警单): one per customer problem, worked from issue to closure.
+
+Two writers touch a slip: the nightly scoring (:func:`record_call` opens,
+updates or reopens it) and people in the web app or CLI (:func:`apply_action`
+moves it through ``issued → acknowledged → in_progress → callback → closed``).
+Every change appends a row to the audit trail. Slips carry a version column,
+so two people saving the same slip at once cannot silently overwrite each
+other; on PostgreSQL the row is also locked (SELECT ... FOR UPDATE) while an
+action runs. Functions here flush but never commit: the caller owns the
+transaction (and must roll back after a :class:`SlipActionError`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from pipeline.labels import LABEL_ZH, RISK_LEVEL_ZH
+from pipeline.records import SHANGHAI
+from pipeline.risk.config import RiskConfig, load_risk_config
+from pipeline.risk.levels import LEVEL_RANK, floor_score, higher, raise_level
+from pipeline.risk.reasons import merge_reason_dicts
+from pipeline.storage.models import SLIP_STATUS_ZH, Call, Slip, SlipCall, SlipEvent
+from pipeline.storage.types import utcnow
+
+ACTIONS: dict[str, str] = {
+    "acknowledge": "签收",
+    "handle": "处理",
+    "callback": "回访",
+    "close": "销号",
+    "escalate": "提级督办",
+}
+SYSTEM_ACTIONS: dict[str, str] = {"create": "生成", "new_call": "新来电", "reopen": "重新打开"}
+CALLBACK_RESULTS: tuple[str, ...] = ("满意", "基本满意", "不满意")
+SATISFIED: frozenset[str] = frozenset({"满意", "基本满意"})
+SYSTEM_USER = "system"
+
+_FROM_STATUSES: dict[str, tuple[str, ...]] = {
+    "acknowledge": ("issued",),
+    "handle": ("acknowledged", "in_progress"),
+    "callback": ("in_progress",),
+    "close": ("callback",),
+    "escalate": ("issued", "acknowledged", "in_progress", "callback"),
+}
+_HINTS: dict[str, str] = {
+    "acknowledge": "只有已下发的预警单可以签收",
+    "handle": "请先签收，签收后才能记录处理情况",
+    "callback": "请先记录处理情况，处理中的预警单才能回访",
+    "close": "须先完成回访且客户满意或基本满意才能销号",
+    "escalate": "已销号的预警单不能提级督办",
+}
+_LEVEL_ACTIONS: dict[str, list[str]] = {
+    "red": ["提级督办", "24小时内现场调查", "主管领导回访"],
+    "orange": ["现场调查", "48小时内回访"],
+    "yellow": ["电话回访", "核实处理进度"],
+}
+_REASON_ACTIONS: dict[str, str] = {
+    "threat_regulator": "主动联系客户说明处理进度，防止越级投诉",
+    "threat_other": "主动联系客户说明处理进度，防止越级投诉",
+    "vulnerable": "优先安排抢修或上门服务",
+    "loss": "核实客户损失并告知理赔途径",
+    "wide_incident": "核查台区/线路故障，统一发布恢复信息",
+    "unsatisfied_callback": "由上级单位复核前次处理结果",
+    "missed_commitment": "兑现前次承诺并向客户说明原因",
+    "reopened": "核查销号后问题复发原因",
+}
+
+
+class SlipActionError(Exception):
+    """An action that is not allowed now; the message (Chinese) is shown to the user as is."""
+
+
+class SlipNotFoundError(SlipActionError):
+    """No slip with that number."""
+
+
+def recommended_actions(level: str, reason_codes: Sequence[str], supervised: bool = False) -> list[str]:
+    """What the supply unit should do, from the level and the reasons (no duplicates, level first)."""
+    actions = list(_LEVEL_ACTIONS.get(level, []))
+    if supervised and "提级督办" not in actions:
+        actions.insert(0, "提级督办")
+    for code in reason_codes:
+        action = _REASON_ACTIONS.get(code)
+        if action and action not in actions:
+            actions.append(action)
+    return actions
+
+
+def due_at_for(level: str, start: datetime, config: RiskConfig) -> datetime:
+    """The deadline a slip of ``level`` opened at ``start`` must be closed by."""
+    return start + timedelta(hours=config.due_hours.get(level, config.due_hours["yellow"]))
+
+
+def allowed_actions(slip: Slip) -> list[str]:
+    """The actions a person may take on the slip now (the web app shows these as buttons)."""
+    return [action for action, statuses in _FROM_STATUSES.items() if slip.status in statuses]
+
+
+def get_slip(session: Session, slip_no: str, *, lock: bool = False) -> Slip:
+    """The slip with this number; ``lock`` takes a row lock on PostgreSQL for the rest of the transaction."""
+    query = select(Slip).where(Slip.slip_no == slip_no).execution_options(populate_existing=True)
+    if lock:
+        query = query.with_for_update()
+    slip = session.scalars(query).one_or_none()
+    if slip is None:
+        raise SlipNotFoundError(f"预警单 {slip_no} 不存在")
+    return slip
+
+
+def _event(
+    session: Session,
+    slip: Slip,
+    action: str,
+    by: str,
+    from_status: str | None,
+    note: str | None,
+    at: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        SlipEvent(
+            slip=slip,
+            at=at,
+            by=by,
+            action=action,
+            from_status=from_status,
+            to_status=slip.status,
+            note=note,
+            details=details or {},
+        )
+    )
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise SlipActionError("预警单已被他人同时修改，请刷新后重试") from exc
+
+
+def _raise_slip(slip: Slip, config: RiskConfig, now: datetime) -> dict[str, Any]:
+    """One level up, score and deadline to match; returns what changed for the audit row."""
+    before = {"level": slip.level, "score": slip.score}
+    slip.level = raise_level(slip.level)
+    slip.score = floor_score(slip.level, slip.score, config)
+    slip.due_at = min(slip.due_at, due_at_for(slip.level, now, config))
+    return {"from": before, "to": {"level": slip.level, "score": slip.score}}
+
+
+def apply_action(
+    session: Session,
+    slip_no: str,
+    action: str,
+    by: str,
+    note: str | None,
+    callback_result: str | None = None,
+    *,
+    now: datetime | None = None,
+    config: RiskConfig | None = None,
+) -> Slip:
+    """Apply a person's action to a slip, append the audit row and flush; the caller commits."""
+    if action not in ACTIONS:
+        raise SlipActionError(
+            f"未知操作 {action}，可用操作: {'、'.join(f'{k}({v})' for k, v in ACTIONS.items())}"
+        )
+    if not by or not by.strip():
+        raise SlipActionError("必须填写操作人")
+    config = config or load_risk_config()
+    now = now or utcnow()
+    note = note.strip() if note and note.strip() else None
+    slip = get_slip(session, slip_no, lock=True)
+    if slip.status == "closed" and action != "close":
+        raise SlipActionError(f"预警单 {slip_no} 已销号，不能{ACTIONS[action]}")
+    if slip.status not in _FROM_STATUSES[action]:
+        raise SlipActionError(
+            f"预警单 {slip_no} 当前状态为{SLIP_STATUS_ZH[slip.status]}，不能{ACTIONS[action]}：{_HINTS[action]}"
+        )
+    from_status = slip.status
+    details: dict[str, Any] = {}
+    if action == "acknowledge":
+        slip.status = "acknowledged"
+    elif action == "handle":
+        if not note:
+            raise SlipActionError("记录处理情况时必须填写处理说明")
+        slip.handling_note = note
+        slip.status = "in_progress"
+    elif action == "callback":
+        if callback_result not in CALLBACK_RESULTS:
+            raise SlipActionError(f"回访结果须为{'、'.join(CALLBACK_RESULTS)}之一")
+        if not slip.handling_note:
+            raise SlipActionError("尚未记录处理情况，不能回访")
+        slip.callback_result = callback_result
+        details["callback_result"] = callback_result
+        if callback_result in SATISFIED:
+            slip.status = "callback"
+        else:
+            slip.status = "in_progress"
+            details["raised"] = _raise_slip(slip, config, now)
+            slip.reasons = merge_reason_dicts(
+                slip.reasons,
+                [{"code": "unsatisfied_callback", "text": "本预警单回访客户不满意", "weight": 1.0}],
+                config.max_reasons,
+            )
+            slip.recommended_actions = recommended_actions(
+                slip.level, [r["code"] for r in slip.reasons], slip.supervised
+            )
+    elif action == "close":
+        if not slip.handling_note:
+            raise SlipActionError("没有处理记录，不能销号")
+        if slip.callback_result not in SATISFIED:
+            raise SlipActionError("回访结果为满意或基本满意后才能销号")
+        slip.status = "closed"
+        slip.closed_at = now
+    elif action == "escalate":
+        if slip.supervised:
+            raise SlipActionError(f"预警单 {slip_no} 已提级督办")
+        slip.supervised = True
+        details["raised"] = _raise_slip(slip, config, now)
+        slip.recommended_actions = recommended_actions(
+            slip.level, [r["code"] for r in slip.reasons], supervised=True
+        )
+    slip.updated_at = now
+    _event(session, slip, action, by.strip(), from_status, note, now, details)
+    _flush(session)
+    return slip
+
+
+def _next_slip_no(session: Session, night: date) -> str:
+    prefix = f"YJ{night:%Y%m%d}-"
+    last = session.scalar(select(func.max(Slip.slip_no)).where(Slip.slip_no.like(f"{prefix}%")))
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:04d}"
+
+
+def find_problem_slip(session: Session, customer_key: str, category: str) -> Slip | None:
+    """The newest slip on this customer's problem, open or closed."""
+    query = (
+        select(Slip)
+        .where(Slip.customer_key == customer_key, Slip.category == category)
+        .order_by(Slip.created_at.desc(), Slip.id.desc())
+        .limit(1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).first()
+
+
+def record_call(
+    session: Session,
+    call: Call,
+    night: date,
+    *,
+    now: datetime | None = None,
+    config: RiskConfig | None = None,
+) -> Slip | None:
+    """Attach a scored call to its problem's slip: update an open one, reopen a recently closed one,
+    or issue a new one when the call's own level calls for it. Returns the slip, or None."""
+    config = config or load_risk_config()
+    now = now or utcnow()
+    slip = find_problem_slip(session, call.customer_key, call.category)
+    reopen = (
+        slip is not None
+        and slip.status == "closed"
+        and slip.closed_at is not None
+        and call.call_time - slip.closed_at <= timedelta(days=config.reopen_days)
+    )
+    if slip is not None and (slip.is_open or reopen):
+        from_status = slip.status
+        before = slip.level
+        if reopen:
+            slip.status = "issued"
+            slip.closed_at = None
+            slip.callback_result = None
+            slip.reopen_count += 1
+        new_level = higher(slip.level, call.risk_level)
+        if reopen:
+            new_level = higher(new_level, "yellow")
+        slip.level = new_level
+        slip.score = floor_score(new_level, max(slip.score, call.escalation_score), config)
+        slip.reasons = merge_reason_dicts(slip.reasons, call.reasons, config.max_reasons)
+        slip.recommended_actions = recommended_actions(
+            slip.level, [r["code"] for r in slip.reasons], slip.supervised
+        )
+        if reopen or LEVEL_RANK[new_level] > LEVEL_RANK[before]:
+            slip.due_at = (
+                due_at_for(slip.level, now, config)
+                if reopen
+                else min(slip.due_at, due_at_for(slip.level, now, config))
+            )
+        slip.last_call_at = max(slip.last_call_at, call.call_time)
+        slip.first_call_at = min(slip.first_call_at, call.call_time)
+        slip.call_count += 1
+        slip.updated_at = now
+        slip.calls.append(SlipCall(call=call, added_at=now))
+        call.slip = slip
+        action = "reopen" if reopen else "new_call"
+        note = "销号后客户再次来电，预警单重新打开" if reopen else "同一问题新来电，已并入本预警单"
+        details = {"call_id": call.call_id, "level_from": before, "level_to": slip.level}
+        _event(session, slip, action, SYSTEM_USER, from_status, note, now, details)
+        _flush(session)
+        return slip
+    if call.risk_level == "none":
+        return None
+    slip = Slip(
+        slip_no=_next_slip_no(session, night),
+        unit=call.unit,
+        customer_key=call.customer_key,
+        customer_masked=call.customer_masked,
+        area=call.area,
+        category=call.category,
+        level=call.risk_level,
+        score=call.escalation_score,
+        reasons=list(call.reasons),
+        recommended_actions=recommended_actions(call.risk_level, [r["code"] for r in call.reasons]),
+        status="issued",
+        due_at=due_at_for(call.risk_level, now, config),
+        created_at=now,
+        updated_at=now,
+        first_call_at=call.call_time,
+        last_call_at=call.call_time,
+        call_count=1,
+    )
+    slip.calls.append(SlipCall(call=call, added_at=now))
+    session.add(slip)
+    call.slip = slip
+    _event(
+        session,
+        slip,
+        "create",
+        SYSTEM_USER,
+        None,
+        "系统根据来电风险生成预警单",
+        now,
+        {"call_id": call.call_id},
+    )
+    _flush(session)
+    return slip
+
+
+@dataclass
+class SlipFilters:
+    """What a slip list may be narrowed by; None means no filter."""
+
+    unit: str | None = None
+    status: str | Sequence[str] | None = None
+    level: str | Sequence[str] | None = None
+    category: str | None = None
+    supervised: bool | None = None
+    open_only: bool = False
+    overdue: bool = False
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    q: str | None = None
+
+    @classmethod
+    def coerce(cls, value: SlipFilters | Mapping[str, Any] | None) -> SlipFilters:
+        if value is None:
+            return cls()
+        if isinstance(value, SlipFilters):
+            return value
+        names = {f.name for f in fields(cls)}
+        unknown = set(value) - names
+        if unknown:
+            raise SlipActionError(f"未知筛选条件: {', '.join(sorted(unknown))}")
+        return cls(**{k: v for k, v in value.items() if v is not None and v != ""})
+
+
+@dataclass
+class SlipPage:
+    """One page of a slip list."""
+
+    items: list[Slip]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def _as_list(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def list_slips(
+    session: Session,
+    filters: SlipFilters | Mapping[str, Any] | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    *,
+    now: datetime | None = None,
+) -> SlipPage:
+    """Slips matching ``filters``, most severe and most urgent first."""
+    f = SlipFilters.coerce(filters)
+    page, per_page = max(1, int(page)), min(max(1, int(per_page)), 10_000)
+    conditions = []
+    if f.unit:
+        conditions.append(Slip.unit == f.unit)
+    if f.status:
+        conditions.append(Slip.status.in_(_as_list(f.status)))
+    if f.level:
+        conditions.append(Slip.level.in_(_as_list(f.level)))
+    if f.category:
+        conditions.append(Slip.category == f.category)
+    if f.supervised is not None:
+        conditions.append(Slip.supervised.is_(bool(f.supervised)))
+    if f.open_only or f.overdue:
+        conditions.append(Slip.status != "closed")
+    if f.overdue:
+        conditions.append(Slip.due_at < (now or utcnow()))
+    if f.created_from:
+        conditions.append(Slip.created_at >= f.created_from)
+    if f.created_to:
+        conditions.append(Slip.created_at < f.created_to)
+    if f.q:
+        pattern = f"%{f.q.strip()}%"
+        conditions.append(or_(Slip.slip_no.like(pattern), Slip.area.like(pattern), Slip.unit.like(pattern)))
+    total = session.scalar(select(func.count(Slip.id)).where(*conditions)) or 0
+    severity = case(LEVEL_RANK, value=Slip.level, else_=0)
+    is_closed = case((Slip.status == "closed", 1), else_=0)
+    query = (
+        select(Slip)
+        .where(*conditions)
+        .order_by(is_closed, severity.desc(), Slip.due_at, Slip.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return SlipPage(items=list(session.scalars(query)), total=total, page=page, per_page=per_page)
+
+
+EXPORT_COLUMNS: dict[str, str] = {
+    "slip_no": "预警单号",
+    "unit": "供电单位",
+    "customer": "客户",
+    "area": "地区",
+    "category": "问题类别",
+    "level": "预警等级",
+    "score": "风险分",
+    "status": "状态",
+    "supervised": "提级督办",
+    "reasons": "预警原因",
+    "recommended_actions": "建议措施",
+    "call_count": "来电次数",
+    "created_at": "生成时间",
+    "due_at": "办结时限",
+    "closed_at": "销号时间",
+    "callback_result": "回访结果",
+    "reopen_count": "重开次数",
+}
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def export_row(slip: Slip) -> dict[str, Any]:
+    """A slip as one flat row with Chinese headers, for CSV/XLSX/JSONL export."""
+    values = {
+        "slip_no": slip.slip_no,
+        "unit": slip.unit,
+        "customer": slip.customer_masked,
+        "area": slip.area or "",
+        "category": LABEL_ZH.get(slip.category, slip.category),
+        "level": RISK_LEVEL_ZH.get(slip.level, slip.level),
+        "score": round(slip.score, 3),
+        "status": SLIP_STATUS_ZH.get(slip.status, slip.status),
+        "supervised": "是" if slip.supervised else "否",
+        "reasons": "；".join(r["text"] for r in slip.reasons),
+        "recommended_actions": "；".join(slip.recommended_actions),
+        "call_count": slip.call_count,
+        "created_at": _local(slip.created_at),
+        "due_at": _local(slip.due_at),
+        "closed_at": _local(slip.closed_at),
+        "callback_result": slip.callback_result or "",
+        "reopen_count": slip.reopen_count,
+    }
+    return {EXPORT_COLUMNS[key]: value for key, value in values.items()}

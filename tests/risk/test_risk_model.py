@@ -1,0 +1,69 @@
+"""The escalation-risk model: replay without leaks, a calibrated fit, MLflow registration and loading."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.risk_model import (
+    MODEL_COLUMNS,
+    RiskModel,
+    fit_estimator,
+    load_replay,
+    load_risk_model,
+    split_by_night,
+    train_and_register,
+)
+from pipeline.risk.config import load_risk_config, risk_config_for
+from pipeline.simulator import load_labeled
+
+
+@pytest.fixture(scope="module")
+def replayed(simulated_nights) -> pd.DataFrame:
+    return load_replay(simulated_nights, load_risk_config())
+
+
+def test_replay_counts_only_earlier_calls_and_labels_the_30_day_window(replayed, simulated_nights):
+    truth = load_labeled(simulated_nights).set_index("call_id")
+    frame = replayed.set_index("call_id")
+    assert len(frame) <= len(truth)
+    first_calls = frame.sort_values("call_time").groupby("slip_key").head(1)
+    assert (first_calls["problem_calls_30d"] == 0).all()
+    positives = frame[frame["y"] == 1]
+    assert len(positives) > 0
+    assert (positives["escalated_at"] > positives["call_time"]).all()
+    assert ((positives["escalated_at"] - positives["call_time"]) <= pd.Timedelta(days=30)).all()
+    assert frame.loc[frame["escalated_at"].isna(), "y"].eq(0).all()
+
+
+def test_split_keeps_later_nights_for_validation(replayed):
+    train, val = split_by_night(replayed)
+    assert train["night"].max() < val["night"].min()
+    assert len(train) > len(val) > 0
+
+
+def test_fitted_model_gives_probabilities_that_rank_escalations_higher(replayed):
+    train, val = split_by_night(replayed)
+    model = RiskModel(fit_estimator(train), {"red": 0.6, "orange": 0.4, "yellow": 0.2})
+    scores = model.predict_proba(val)
+    assert scores.shape == (len(val),)
+    assert np.all((scores >= 0) & (scores <= 1))
+    assert scores[val["y"].to_numpy() == 1].mean() > scores[val["y"].to_numpy() == 0].mean()
+    assert model.predict_proba(val.head(0)).shape == (0,)
+
+
+@pytest.mark.slow
+def test_train_registers_champion_then_gates_challenger(simulated_nights, mlflow_home):
+    first = train_and_register(simulated_nights, budget_per_1000=120, progress=False)
+    assert first.gate is not None and first.gate.promoted and first.gate.version == "1"
+    t = first.thresholds
+    assert t["yellow"] <= t["orange"] <= t["red"]
+    loaded = load_risk_model()
+    assert loaded.version == "escalation-risk/1"
+    assert loaded.thresholds == t
+    assert risk_config_for(loaded).thresholds == t
+    second = train_and_register(simulated_nights, budget_per_1000=120, progress=False)
+    assert second.gate.version == "2"
+    assert second.gate.champion_score == pytest.approx(first.gate.candidate_score)
+    assert list(MODEL_COLUMNS) == loaded.columns
