@@ -97,7 +97,9 @@ def run_once(runner: str, source: Path, night: str, partition_size: int, workers
         if runner == "dask":
             from distributed import LocalCluster
 
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
             address = cluster.scheduler_address
         chosen = nightly_scoring.with_options(
             task_runner=task_runner(address, "processes" if runner == "processes" else "threads", workers)
@@ -106,7 +108,11 @@ def run_once(runner: str, source: Path, night: str, partition_size: int, workers
             with PeakMemory() as memory:
                 start = time.perf_counter()
                 state = chosen(
-                    night=night, source=str(source), db_url=db_url, partition_size=partition_size, return_state=True
+                    night=night,
+                    source=str(source),
+                    db_url=db_url,
+                    partition_size=partition_size,
+                    return_state=True,
                 )
                 elapsed = time.perf_counter() - start
         finally:
@@ -130,11 +136,15 @@ def run_once(runner: str, source: Path, night: str, partition_size: int, workers
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, nargs="+", default=[10_000])
-    parser.add_argument("--runners", default="threads,dask", help=f"comma-separated, from {', '.join(RUNNERS)}")
+    parser.add_argument(
+        "--runners", default="threads,dask", help=f"comma-separated, from {', '.join(RUNNERS)}"
+    )
     parser.add_argument("--partition-size", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--data", type=Path, default=None, help="reuse simulated nights here instead of a temp dir")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="reuse simulated nights here instead of a temp dir"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -163,7 +173,9 @@ def main() -> None:
                     f"models {row['models']}"
                 )
 
-    print("\n| calls | runner | total s | calls/s | peak GiB | ingest s | classify s | assess+store s | report s |")
+    print(
+        "\n| calls | runner | total s | calls/s | peak GiB | ingest s | classify s | assess+store s | report s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         s = r["stages"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pipeline.labels import LABELS
 from pipeline.simulator import spoken
@@ -61,6 +62,14 @@ class Renderer:
         spec = p.area.unit.spec
         first = p.calls[0].time
         waited_from = p.deadline if plan.missed and p.deadline and rng.random() < 0.3 else first
+        if waited_from == first:
+            # The wait began before the first call: the application, the payment, the outage itself.
+            waited_from -= {
+                "wd": timedelta(days=rng.uniform(2, 25)),
+                "reconnect": timedelta(hours=rng.uniform(2, 30)),
+                "crew": timedelta(minutes=rng.uniform(15, 150)),
+                "restore": timedelta(minutes=rng.uniform(30, 240)),
+            }.get(p.intent.commitment, timedelta(0))
         usual = rng.choice((60, 80, 90, 100, 120, 150, 180, 200))
         bill = int(usual * rng.uniform(1.8, 6.0))
         end_at = p.end_at or p.deadline or p.resolve_at
@@ -147,6 +156,15 @@ class Renderer:
         cust = plan.problem.customer
         if rng.random() < (0.35 if cust.elderly else 0.2):
             text = self._b("filler", rng, {}) + rng.choice(("，", "", " ", "…")) + text
+        if "，" in text and rng.random() < (0.3 if cust.elderly else 0.15):
+            # Hesitation inside the sentence, not only before it.
+            head, tail = text.split("，", 1)
+            text = head + "，" + self._b("filler", rng, {}) + rng.choice(("", "，", " ")) + tail
+        if len(text) > 3 and rng.random() < 0.06:
+            # A stutter or restart: 我我家 / 那个不是，我是说…
+            text = (
+                text[0] + text if rng.random() < 0.6 else rng.choice(("不是，", "我是说，", "就是，")) + text
+            )
         text = speak(text, plan.problem.area.unit.spec.dialect, cust.dialect_strength, rng)
         return garble(text, rng, level)
 

@@ -53,10 +53,12 @@ def duration(delta: timedelta, rng: random.Random) -> str:
         )
     days = round(hours / 24)
     if days >= 14 and rng.random() < 0.5:
-        return rng.choice(("半个多月", "大半个月", "快一个月了", "二十来天")) if days >= 18 else "半个月"
+        return rng.choice(("半个多月", "大半个月", "快一个月", "二十来天")) if days >= 18 else "半个月"
     if days in (7, 8) and rng.random() < 0.5:
         return rng.choice(("一个礼拜", "一个星期", "一周多"))
-    return rng.choice((f"{count(days)}天", f"{count(days)}天了", f"{count(days)}天多"))
+    if days % 10 == 0 and rng.random() < 0.5:
+        return f"{cn_int(days)}多天"
+    return rng.choice((f"{count(days)}天", f"{count(days)}天多"))
 
 
 def promise(hours: float) -> str:

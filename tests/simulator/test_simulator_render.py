@@ -67,3 +67,18 @@ def test_repeat_calls_refer_to_earlier_calls(train_df: pd.DataFrame) -> None:
 def test_call_lengths_vary(train_df: pd.DataFrame) -> None:
     lengths = train_df.loc[train_df["channel"] == "phone", "transcript"].str.len()
     assert lengths.quantile(0.05) < 120 and lengths.quantile(0.95) > 400
+
+
+def test_numbers_and_waits_are_said_the_chinese_way() -> None:
+    import random
+    from datetime import timedelta
+
+    from pipeline.simulator.spoken import cn_int, count, duration
+
+    assert [cn_int(n) for n in (0, 10, 15, 20, 105, 110, 1200, 2034)] == [
+        "零", "十", "十五", "二十", "一百零五", "一百一十", "一千二百", "二千零三十四",
+    ]  # fmt: skip
+    assert count(2) == "两"
+    rng = random.Random(0)
+    waits = {duration(timedelta(days=d), rng) for d in range(1, 30) for _ in range(5)}
+    assert not any(w.endswith("了") or ("多天" in w and w[0] not in "十二") for w in waits)
