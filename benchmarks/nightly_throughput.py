@@ -77,7 +77,7 @@ async def _stage_times(flow_run_id) -> dict[str, float]:
 
     async with get_client() as client:
         runs = await client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=10_000
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=200
         )
     spans: dict[str, list[float]] = defaultdict(list)
     for run in runs:
@@ -149,6 +149,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     runners = [r.strip() for r in args.runners.split(",") if r.strip()]
     unknown = set(runners) - set(RUNNERS)
     if unknown:

@@ -45,7 +45,9 @@ def pretrain_command(
 
 def train_command(
     model: str = typer.Option("baseline", "--model", help="baseline 或 transformer"),
-    base: Path | None = typer.Option(None, "--base", help="本地 BERT 检查点目录 (vocab.txt + config.json + 权重)"),
+    base: Path | None = typer.Option(
+        None, "--base", help="本地 BERT 检查点目录 (vocab.txt + config.json + 权重)"
+    ),
     data: Path = typer.Option(SAMPLE_DIR, "--data", help="带标注的训练数据目录"),
     preset: str = typer.Option("default", "--preset", help="quick 或 default"),
     eval_dir: Path | None = typer.Option(None, "--eval-dir", help="冻结评估集根目录; 默认 data/eval"),
@@ -64,7 +66,9 @@ def train_command(
     from pipeline.ingest import IngestError
 
     try:
-        outcome = train_classifier(model, data, base=base, preset=preset, register=register, eval_dir=eval_dir)
+        outcome = train_classifier(
+            model, data, base=base, preset=preset, register=register, eval_dir=eval_dir
+        )
     except (DataError, IngestError, BaseModelError, AgreementError, ModelNotFoundError) as err:
         fail(str(err))
         return

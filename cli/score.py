@@ -23,7 +23,6 @@ STATUS_TO_ACTION: dict[str, str] = {
     "处理中": "handle",
     "callback": "callback",
     "已回访": "callback",
-    "待回访": "callback",
     "closed": "close",
     "已销号": "close",
     "supervised": "escalate",

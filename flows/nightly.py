@@ -83,6 +83,14 @@ def resolve_night(night: str | None, source: str | None) -> tuple[str, Path]:
     return night, path
 
 
+def resolve_source(night: str | None, source: str | None) -> tuple[str, Path]:
+    """Night and export path, or IngestError (one Chinese line) when the export is not there."""
+    night, src = resolve_night(night, source)
+    if not src.exists():
+        raise IngestError(f"找不到 {night} 的导出文件: {src}")
+    return night, src
+
+
 @dataclass
 class PreparedNight:
     """What the fan-out needs: the partitions, plus ingest counts for the summary."""
@@ -258,10 +266,8 @@ def nightly_scoring(
     ``crash_after_partition`` exists for resume tests: partitions after that
     index fail without being retried, as if the run had been killed.
     """
-    night, src = resolve_night(night, source)
+    night, src = resolve_source(night, source)
     db_url = db_url or get_settings().db_url
-    if not src.exists():
-        raise IngestError(f"找不到 {night} 的导出文件: {src}")
     versions = model_cache.pinned_versions(classifier_uri, risk_model_uri)
     run_id = _record_run(db_url, night, str(src))
     counts: dict[str, Any] = {}
@@ -307,8 +313,6 @@ def run_nightly(
 
     Input problems are reported before a flow run starts, so the user sees one line, not a failed run.
     """
-    night, src = resolve_night(parameters.get("night"), parameters.get("source"))
-    if not src.exists():
-        raise IngestError(f"找不到 {night} 的导出文件: {src}")
+    resolve_source(parameters.get("night"), parameters.get("source"))
     chosen = nightly_scoring.with_options(task_runner=task_runner(dask_address, runner, workers))
     return chosen(**parameters)

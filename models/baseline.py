@@ -12,25 +12,35 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from models.featurize import Doc, featurize
 from models.text_prep import TextPrep
 from models.types import Prediction, predictions_from_proba
-from pipeline import text as ptext
 
 
-def jieba_tokens(text: str) -> list[str]:
-    """Word analyzer for TF-IDF (module level so the fitted pipeline pickles by reference)."""
-    return ptext.tokenize(text)
+def doc_words(doc: Doc) -> list[str]:
+    """Word analyzer: the jieba words computed by featurize (module level so the pipeline pickles)."""
+    return doc[1]
+
+
+def doc_text(doc: Doc) -> str:
+    """Preprocessor of the character n-gram vectorizer: the prepared text."""
+    return doc[0]
 
 
 def build_pipeline(min_df: int = 2, calibration_folds: int = 3) -> Pipeline:
     """Words catch phrases (电费, 跳闸); character n-grams survive ASR homophones and dialect spellings."""
     features = FeatureUnion(
         [
-            ("words", TfidfVectorizer(analyzer=jieba_tokens, ngram_range=(1, 1), min_df=min_df, sublinear_tf=True)),
+            ("words", TfidfVectorizer(analyzer=doc_words, min_df=min_df, sublinear_tf=True)),
             (
                 "chars",
                 TfidfVectorizer(
-                    analyzer="char", ngram_range=(1, 3), min_df=min_df, sublinear_tf=True, max_features=200_000
+                    analyzer="char",
+                    preprocessor=doc_text,
+                    ngram_range=(1, 3),
+                    min_df=min_df,
+                    sublinear_tf=True,
+                    max_features=200_000,
                 ),
             ),
         ]
@@ -74,16 +84,13 @@ class BaselineClassifier:
         min_df = 2 if len(texts) >= 200 else 1
         folds = max(2, min(3, int(np.bincount(np.unique(labels, return_inverse=True)[1]).min())))
         pipeline = build_pipeline(min_df=min_df, calibration_folds=folds)
-        pipeline.fit(list(texts), list(labels))
+        pipeline.fit(featurize(texts, max_chars=None), list(labels))
         return cls(pipeline, text_prep, review_threshold)
 
-    def predict_proba_prepared(self, prepared: Sequence[str]) -> np.ndarray:
-        if not prepared:
-            return np.zeros((0, len(self.labels)))
-        return self.pipeline.predict_proba(list(prepared))
-
     def predict_proba(self, transcripts: Sequence[str]) -> np.ndarray:
-        return self.predict_proba_prepared(self.text_prep.prepare_many(transcripts))
+        if not transcripts:
+            return np.zeros((0, len(self.labels)))
+        return self.pipeline.predict_proba(featurize(transcripts, max_chars=self.text_prep.max_chars))
 
     def predict(self, transcripts: Sequence[str]) -> list[Prediction]:
         return predictions_from_proba(self.predict_proba(transcripts), self.labels, self.review_threshold)

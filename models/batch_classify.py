@@ -32,9 +32,10 @@ def classify_file(
     output_path = Path(output_path)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     review = 0
-    with output_path.open("w", encoding="utf-8") as fh, tqdm(
-        total=len(records), desc="分类", unit="通", disable=not progress
-    ) as bar:
+    with (
+        output_path.open("w", encoding="utf-8") as fh,
+        tqdm(total=len(records), desc="分类", unit="通", disable=not progress) as bar,
+    ):
         for start in range(0, len(records), CHUNK):
             chunk = records[start : start + CHUNK]
             predictions = classifier.predict([r.transcript for r in chunk])

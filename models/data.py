@@ -109,13 +109,25 @@ def load_unlabeled_texts(path: str | Path) -> list[str]:
 
 
 def eval_sets(root: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """The frozen sets training never sees: ``simulated`` and ``independent`` (those present)."""
+    """The frozen sets training never sees: ``simulated`` and ``independent`` (those present).
+
+    When the independent folder holds several files (recorded calls, written
+    complaints), each is also reported on its own as ``independent_<file stem>``.
+    """
     root = Path(root) if root else EVAL_DIR
     sets: dict[str, pd.DataFrame] = {}
     for name in ("simulated", "independent"):
         folder = root / name
         if folder.exists() and any(folder.rglob("*.csv")):
             sets[name] = load_labeled_texts(folder)
+    independent = root / "independent"
+    files = sorted(independent.glob("*.csv")) if independent.is_dir() else []
+    if len(files) > 1:
+        for file in files:
+            try:
+                sets[f"independent_{file.stem}"] = load_labeled_texts(file)
+            except DataError:
+                continue
     return sets
 
 

@@ -91,6 +91,14 @@ def evaluate_classifier(name: str, classifier, df: pd.DataFrame) -> tuple[EvalRe
 
 
 def plot_confusion(report: EvalReport, path: str | Path) -> Path:
+    """Confusion matrix written to path (PNG)."""
+    fig = confusion_figure(report)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def confusion_figure(report: EvalReport):
     """Confusion matrix with English label names (no CJK font needed), row-normalised colours."""
     cm = report.confusion
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
@@ -100,17 +108,19 @@ def plot_confusion(report: EvalReport, path: str | Path) -> Path:
     ax.set_yticks(range(len(report.labels)), report.labels)
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black")
+            ax.text(
+                j, i, str(cm[i, j]), ha="center", va="center", color="white" if norm[i, j] > 0.5 else "black"
+            )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{report.name}: macro-F1 {report.macro_f1:.3f} (n={report.n})")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return fig
 
 
-def plot_reliability(report_name: str, predictions: Sequence[Prediction], truth: Sequence[str], path: str | Path) -> Path:
+def plot_reliability(
+    report_name: str, predictions: Sequence[Prediction], truth: Sequence[str], path: str | Path
+) -> Path:
     """Reliability diagram of top-class confidence against accuracy, with the ECE in the title."""
     conf = np.asarray([p.confidence for p in predictions], dtype=float)
     correct = np.asarray([p.category == t for p, t in zip(predictions, truth, strict=True)], dtype=float)
@@ -144,5 +154,7 @@ def format_table(reports: Sequence[EvalReport]) -> str:
     """Plain-text table of the headline figures, one row per evaluation set."""
     lines = [f"{'set':<14}{'n':>7}{'macro-F1':>10}{'acc':>8}{'ECE':>8}{'review':>8}"]
     for r in reports:
-        lines.append(f"{r.name:<14}{r.n:>7}{r.macro_f1:>10.3f}{r.accuracy:>8.3f}{r.ece:>8.3f}{r.review_rate:>8.1%}")
+        lines.append(
+            f"{r.name:<14}{r.n:>7}{r.macro_f1:>10.3f}{r.accuracy:>8.3f}{r.ece:>8.3f}{r.review_rate:>8.1%}"
+        )
     return "\n".join(lines)

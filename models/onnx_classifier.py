@@ -45,8 +45,14 @@ class OnnxClassifier:
         self.batch_size = batch_size
 
     def _run(self, texts: list[str]) -> np.ndarray:
-        enc = self.tokenizer(texts, truncation=True, max_length=self.max_len, padding=True, return_tensors="np")
-        feed = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids") if k in self.input_names}
+        enc = self.tokenizer(
+            texts, truncation=True, max_length=self.max_len, padding=True, return_tensors="np"
+        )
+        feed = {
+            k: enc[k].astype(np.int64)
+            for k in ("input_ids", "attention_mask", "token_type_ids")
+            if k in self.input_names
+        }
         return self.session.run(None, feed)[0]
 
     def logits_prepared(self, prepared: Sequence[str]) -> np.ndarray:

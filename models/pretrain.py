@@ -31,9 +31,9 @@ class PretrainConfig:
     heads: int = 4
     intermediate: int = 1024
     max_len: int = 128
-    steps: int = 3000
+    steps: int = 300
     batch_size: int = 32
-    lr: float = 5e-4
+    lr: float = 1e-3
     warmup_ratio: float = 0.06
     mask_prob: float = 0.15
     max_texts: int = 60_000
@@ -43,7 +43,7 @@ class PretrainConfig:
 
 
 PRETRAIN_PRESETS: dict[str, PretrainConfig] = {
-    "quick": PretrainConfig(max_len=128, steps=120, batch_size=32, lr=8e-4, max_texts=4000),
+    "quick": PretrainConfig(steps=40, batch_size=16, lr=1e-3, max_texts=4000),
     "default": PretrainConfig(),
 }
 
@@ -115,6 +115,21 @@ def whole_word_mask(
     return inputs, labels
 
 
+def masked_lm_loss(
+    model: BertForMaskedLM, inputs: torch.Tensor, attention: torch.Tensor, labels: torch.Tensor
+) -> torch.Tensor:
+    """MLM loss with the vocabulary projection applied to masked positions only.
+
+    The output layer over ~7.6k characters costs about as much as half the
+    encoder; computing it for the 15% of positions that have a label makes each
+    step roughly a third cheaper on CPU, with the same loss.
+    """
+    hidden = model.bert(input_ids=inputs, attention_mask=attention).last_hidden_state
+    picked = labels != -100
+    logits = model.cls(hidden[picked])
+    return torch.nn.functional.cross_entropy(logits, labels[picked])
+
+
 def pretrain(
     texts: Sequence[str],
     out_dir: str | Path,
@@ -173,7 +188,7 @@ def pretrain(
             ids[i, : len(row)] = torch.tensor(row)
             attention[i, : len(row)] = 1
         inputs, labels = whole_word_mask(ids, [w for _, w in batch], tokenizer, cfg.mask_prob, rng)
-        loss = model(input_ids=inputs, attention_mask=attention, labels=labels).loss
+        loss = masked_lm_loss(model, inputs, attention, labels)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()

@@ -7,7 +7,6 @@ know whether the champion is the baseline or the transformer.
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,6 @@ import pandas as pd
 from models.settings import classifier_settings
 from models.text_prep import TextPrep
 from pipeline.config import offline_environment
-
-# The signature is given explicitly at log time, so MLflow's type-hint advice does not apply.
-warnings.filterwarnings("ignore", message=".*Add type hints to the `predict` method.*")
 
 OUTPUT_COLUMNS = ["category", "confidence", "needs_review", "probabilities"]
 

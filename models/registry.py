@@ -106,10 +106,14 @@ def register_and_gate(
         promoted, reason = True, "尚无冠军模型，首个模型直接成为冠军"
     elif candidate_score >= champion_score - margin:
         promoted = True
-        reason = f"候选得分 {candidate_score:.4f} 不低于冠军 {champion_score:.4f} - 容差 {margin:.4f}，晋升为冠军"
+        reason = (
+            f"候选得分 {candidate_score:.4f} 不低于冠军 {champion_score:.4f} - 容差 {margin:.4f}，晋升为冠军"
+        )
     else:
         promoted = False
-        reason = f"候选得分 {candidate_score:.4f} 低于冠军 {champion_score:.4f} - 容差 {margin:.4f}，保留为挑战者"
+        reason = (
+            f"候选得分 {candidate_score:.4f} 低于冠军 {champion_score:.4f} - 容差 {margin:.4f}，保留为挑战者"
+        )
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, "gate", "promoted" if promoted else "refused")
@@ -128,7 +132,9 @@ def load_classifier(alias: str = CHAMPION, name: str = CLASSIFIER_NAME, model_ur
         try:
             mv = MlflowClient().get_model_version_by_alias(name, alias)
         except MlflowException as exc:
-            raise ModelNotFoundError(f"模型 {name} 没有别名为 {alias} 的版本，请先运行 complaints train") from exc
+            raise ModelNotFoundError(
+                f"模型 {name} 没有别名为 {alias} 的版本，请先运行 complaints train"
+            ) from exc
         model_uri = f"models:/{name}@{alias}"
         version = f"{name}/{mv.version}"
     else:

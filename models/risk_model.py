@@ -346,7 +346,7 @@ def load_risk_model(alias: str = CHAMPION, model_uri: str | None = None) -> Risk
         model_uri = f"models:/{RISK_MODEL_NAME}@{alias}"
         version = f"{RISK_MODEL_NAME}/{mv.version}"
     else:
-        version = model_uri
+        version = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else model_uri
     try:
         loaded = mlflow.pyfunc.load_model(model_uri)
     except (MlflowException, OSError) as exc:

@@ -39,13 +39,17 @@ class TorchClassifier:
         self.batch_size = batch_size
 
     @classmethod
-    def from_dir(cls, path: str | Path, text_prep: TextPrep, review_threshold: float, max_len: int) -> TorchClassifier:
+    def from_dir(
+        cls, path: str | Path, text_prep: TextPrep, review_threshold: float, max_len: int
+    ) -> TorchClassifier:
         model = BertForSequenceClassification.from_pretrained(str(path), local_files_only=True)
         tokenizer = BertTokenizer.from_pretrained(str(path), local_files_only=True)
         return cls(model, tokenizer, text_prep, review_threshold, max_len)
 
     def _run(self, texts: list[str]) -> np.ndarray:
-        enc = self.tokenizer(texts, truncation=True, max_length=self.max_len, padding=True, return_tensors="pt")
+        enc = self.tokenizer(
+            texts, truncation=True, max_length=self.max_len, padding=True, return_tensors="pt"
+        )
         with torch.inference_mode():
             out = self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
         return out.float().numpy()

@@ -9,11 +9,12 @@ the promotion gate.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import mlflow
 import pandas as pd
@@ -25,6 +26,7 @@ from models.evaluation import EvalReport, evaluate_classifier, format_table, plo
 from models.pyfunc_model import ComplaintClassifierModel
 from models.registry import (
     GateResult,
+    ModelNotFoundError,
     champion_exists,
     configure_mlflow,
     ensure_experiment,
@@ -35,7 +37,12 @@ from models.settings import classifier_settings
 from models.text_prep import TextPrep
 from pipeline.config import REPO_ROOT
 
+if TYPE_CHECKING:
+    from models.transformer_training import FinetuneConfig
+
 Kind = Literal["baseline", "transformer"]
+log = logging.getLogger(__name__)
+
 GATE_SET = "simulated"
 INPUT_EXAMPLE = ["坐席：您好，请问有什么可以帮您？\n客户：我家从早上开始就停电了，什么时候能来电？"]
 
@@ -52,18 +59,36 @@ class TrainOutcome:
     reports: dict[str, EvalReport] = field(default_factory=dict)
 
 
+@dataclass
+class Trained:
+    """A fitted classifier plus the files and metadata its pyfunc model is built from."""
+
+    classifier: object
+    artifacts: dict[str, str]
+    meta: dict
+    text_prep: TextPrep
+    metrics: dict[str, float]
+
+
 def git_commit() -> str | None:
     """Commit of the working tree, if it is a git repository with commits."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=False
+            ["git", "rev-parse", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except OSError:
         return None
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def split_train_val(df: pd.DataFrame, val_fraction: float = 0.15, seed: int = 13) -> tuple[pd.DataFrame, pd.DataFrame]:
+def split_train_val(
+    df: pd.DataFrame, val_fraction: float = 0.15, seed: int = 13
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stratified split; classes too rare to stratify fall back to a plain random split."""
     stratify = df["category"] if df["category"].value_counts().min() >= 2 else None
     train, val = train_test_split(df, test_size=val_fraction, random_state=seed, stratify=stratify)
@@ -81,36 +106,47 @@ def augmented(df: pd.DataFrame, text_prep: TextPrep) -> tuple[list[str], list[st
     return texts, labels
 
 
-def _train_baseline(train: pd.DataFrame, text_prep: TextPrep, workdir: Path) -> tuple[object, dict[str, str], dict, TextPrep]:
+def _train_baseline(train: pd.DataFrame, text_prep: TextPrep, workdir: Path) -> Trained:
     from models.baseline import BaselineClassifier
 
     texts, labels = augmented(train, text_prep)
     clf = BaselineClassifier.fit(texts, labels, text_prep, classifier_settings().review_threshold)
     path = clf.save(workdir / "baseline.joblib")
     meta = {"kind": "baseline", "labels": clf.labels}
-    return clf, {"baseline": str(path)}, meta, text_prep
+    return Trained(clf, {"baseline": str(path)}, meta, text_prep, {})
 
 
 def _train_transformer(
-    train: pd.DataFrame, val: pd.DataFrame, text_prep: TextPrep, base: str | Path | None, preset: str, workdir: Path
-) -> tuple[object, dict[str, str], dict, TextPrep]:
+    train: pd.DataFrame,
+    val: pd.DataFrame,
+    text_prep: TextPrep,
+    base: str | Path | None,
+    preset: str | FinetuneConfig,
+    workdir: Path,
+) -> Trained:
     from models.transformer_training import train_transformer
 
     result = train_transformer(train, val, text_prep, base=base, preset=preset, workdir=workdir)
     mlflow.log_params({f"ft_{k}": v for k, v in result.params.items()})
-    mlflow.log_metrics(result.metrics)
+    # the PyTorch weights are kept with the run (not the pyfunc) for benchmarks and further fine-tuning
+    mlflow.log_artifacts(str(result.hf_dir), artifact_path="hf_model")
     for step, value in enumerate(result.history):
         mlflow.log_metric("val_macro_f1_epoch", value, step=step)
     meta = {"kind": "transformer", "labels": result.classifier.labels, "max_len": result.max_len}
     artifacts = {"onnx": str(result.onnx_path), "tokenizer": str(result.tokenizer_dir)}
-    return result.classifier, artifacts, meta, result.text_prep
+    return Trained(result.classifier, artifacts, meta, result.text_prep, result.metrics)
 
 
 def score_champion(name: str, df: pd.DataFrame) -> float | None:
     """Macro-F1 of the current champion on df (the same frozen set the candidate is judged on)."""
     if not champion_exists(name):
         return None
-    champion = load_classifier(name=name)
+    try:
+        champion = load_classifier(name=name)
+    except ModelNotFoundError as err:
+        # a champion that cannot be loaded cannot score tonight either: any working candidate beats it
+        log.warning("champion of %s cannot be loaded (%s); gating as if there were none", name, err)
+        return None
     report, _ = evaluate_classifier(GATE_SET, champion, df)
     return report.macro_f1
 
@@ -119,7 +155,7 @@ def train_classifier(
     kind: Kind,
     data_dir: str | Path,
     base: str | Path | None = None,
-    preset: str = "default",
+    preset: str | FinetuneConfig = "default",
     register: bool = True,
     eval_dir: str | Path | None = None,
 ) -> TrainOutcome:
@@ -141,7 +177,7 @@ def train_classifier(
         mlflow.log_params(
             {
                 "kind": kind,
-                "preset": preset,
+                "preset": preset if isinstance(preset, str) else "custom",
                 "data_dir": str(data_dir),
                 "data_sha256": fingerprint(data),
                 "n_train": len(train),
@@ -152,13 +188,19 @@ def train_classifier(
             }
         )
         if kind == "baseline":
-            clf, artifacts, meta, text_prep = _train_baseline(train, text_prep, workdir)
+            trained = _train_baseline(train, text_prep, workdir)
         else:
-            clf, artifacts, meta, text_prep = _train_transformer(train, val, text_prep, base, preset, workdir)
+            trained = _train_transformer(train, val, text_prep, base, preset, workdir)
+        clf, artifacts, meta, text_prep = (
+            trained.classifier,
+            trained.artifacts,
+            trained.meta,
+            trained.text_prep,
+        )
 
         mlflow.log_param("model_max_chars", text_prep.max_chars)
         reports: dict[str, EvalReport] = {}
-        metrics: dict[str, float] = {}
+        metrics: dict[str, float] = dict(trained.metrics)
         sets = {"val": val, **frozen}
         plots = workdir / "plots"
         plots.mkdir()

@@ -42,13 +42,13 @@ class BaseModelError(Exception):
 class FinetuneConfig:
     """Fine-tuning schedule; ``max_steps`` caps the total optimizer steps (0 = no cap)."""
 
-    epochs: int = 4
-    lr: float = 1e-4
+    epochs: int = 3
+    lr: float = 3e-4
     batch_size: int = 32
-    max_len: int = 160
-    max_steps: int = 1500
-    eval_steps: int = 250
-    patience: int = 3
+    max_len: int = 128
+    max_steps: int = 300
+    eval_steps: int = 100
+    patience: int = 2
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
     min_agreement: float = MIN_AGREEMENT
@@ -56,7 +56,9 @@ class FinetuneConfig:
 
 
 FINETUNE_PRESETS: dict[str, FinetuneConfig] = {
-    "quick": FinetuneConfig(epochs=1, lr=2e-4, batch_size=16, max_len=128, max_steps=90, eval_steps=45, patience=2),
+    "quick": FinetuneConfig(
+        epochs=1, lr=5e-4, batch_size=16, max_len=128, max_steps=60, eval_steps=30, patience=2
+    ),
     "default": FinetuneConfig(),
 }
 
@@ -75,6 +77,7 @@ class TransformerResult:
     text_prep: TextPrep
     onnx_path: Path
     tokenizer_dir: Path
+    hf_dir: Path
     max_len: int
     params: dict[str, object]
     metrics: dict[str, float]
@@ -206,7 +209,11 @@ def train_transformer(
         for batch in _batches(len(train_texts), cfg.batch_size, rng):
             model.train()
             enc = tokenizer(
-                [train_texts[i] for i in batch], truncation=True, max_length=max_len, padding=True, return_tensors="pt"
+                [train_texts[i] for i in batch],
+                truncation=True,
+                max_length=max_len,
+                padding=True,
+                return_tensors="pt",
             )
             logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits
             loss = loss_fn(logits, y[batch])
@@ -262,4 +269,6 @@ def train_transformer(
         "train_steps": float(step),
         "train_seconds": train_seconds,
     }
-    return TransformerResult(onnx_clf, text_prep, int8_path, tokenizer_dir, max_len, params, metrics, history)
+    return TransformerResult(
+        onnx_clf, text_prep, int8_path, tokenizer_dir, hf_dir, max_len, params, metrics, history
+    )

@@ -145,6 +145,13 @@ def customer_words(transcript: str) -> tuple[str, bool]:
     return customer_text(transcript or ""), free_text
 
 
+def _clause(text: str, start: int, end: int, limit: int = 30) -> str:
+    """The matched words extended to the end of their clause, so a quote reads as a whole sentence part."""
+    stop = re.search(r"[。！？!?，,；;]", text[end:])
+    close = end + stop.start() if stop else len(text)
+    return text[start : min(close, start + limit)]
+
+
 def _hits(patterns: dict[str, re.Pattern[str]], text: str) -> list[str]:
     return [name for name, pattern in patterns.items() if pattern.search(text)]
 
@@ -184,7 +191,7 @@ def text_signals(transcript: str) -> TextSignals:
         anger_hits=anger_hits,
         length=len(text),
         free_text=free_text,
-        commitment_quote=commitment.group(0)[:24] if commitment else None,
+        commitment_quote=_clause(text, commitment.start(), commitment.end()) if commitment else None,
     )
 
 
@@ -218,6 +225,13 @@ class History:
             self._slips.pop((customer_key, category), None)
         else:
             self._slips[(customer_key, category)] = state
+
+    def slip_snapshot(self) -> dict[tuple[str, str], SlipState]:
+        """A copy of the slip states, to restore when a database transaction is rolled back."""
+        return dict(self._slips)
+
+    def restore_slips(self, snapshot: dict[tuple[str, str], SlipState]) -> None:
+        self._slips = dict(snapshot)
 
     def slip(self, customer_key: str, category: str) -> SlipState | None:
         return self._slips.get((customer_key, category))

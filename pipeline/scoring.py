@@ -42,6 +42,7 @@ from pipeline.text.mask import mask_account, mask_phone, mask_pii
 
 SQL_CHUNK = 500
 STORE_RETRIES = 3
+COMMIT_EVERY = 200
 
 
 class ClassifierLike(Protocol):
@@ -241,8 +242,9 @@ def assess_and_store(
     """Score a whole night against its history, open or update slips and store every call.
 
     Returns one ScoredCall per input call, in input order. Calls already in the
-    database are returned as stored. Each call is committed on its own, so a
-    slip edited in the web app meanwhile only retries that one call.
+    database are returned as stored. Calls are committed in chunks; when a slip
+    was edited in the web app meanwhile (or another run stored the same call),
+    that chunk is redone call by call, each in its own transaction.
     """
     config = config or risk_config_for(risk_model)
     factory = _as_factory(engine_or_session_factory)
@@ -266,66 +268,109 @@ def assess_and_store(
     )
     now = now or utcnow()
     results: dict[str, ScoredCall] = dict(stored)
-    iterator = zip(fresh, views, signals, probabilities, strict=True)
-    for item, view, signal, probability in tqdm(
-        iterator, total=len(fresh), desc="风险评估", disable=not progress, unit="通"
-    ):
-        row = history.features(view, signal)
-        scored = _store_one(
-            factory, item, view, row, signal, float(probability), risk_model, night, config, now, history
-        )
-        results[item.record.call_id] = scored
+    pending = list(zip(fresh, views, signals, probabilities.tolist(), strict=True))
+    with tqdm(total=len(pending), desc="风险评估", disable=not progress, unit="通") as bar:
+        for chunk in _chunks(pending, COMMIT_EVERY):
+            snapshot = history.slip_snapshot()
+            try:
+                done = _store_chunk(factory, chunk, risk_model, night, config, now, history)
+            except (IntegrityError, SlipActionError):
+                history.restore_slips(snapshot)
+                done = [_store_one(factory, p, risk_model, night, config, now, history) for p in chunk]
+            results.update({s.call_id: s for s in done})
+            bar.update(len(chunk))
     return [results[c.record.call_id] for c in classified]
+
+
+_Pending = tuple[ClassifiedCall, CallView, TextSignals, float]
+
+
+def _new_call(
+    pending: _Pending,
+    risk_model: RiskModelLike,
+    night: date | None,
+    config: RiskConfig,
+    now: datetime,
+    history: History,
+) -> Call:
+    """The Call row of one assessed call (features read from history as it stands now)."""
+    item, view, signals, probability = pending
+    features = history.features(view, signals)
+    verdict = assess(features, signals, probability, category=view.category, area=view.area, config=config)
+    record = item.record
+    return Call(
+        call_id=record.call_id,
+        night=night or night_of(record.call_time),
+        call_time=record.call_time,
+        customer_key=view.customer_key,
+        customer_masked=masked_customer(record),
+        unit=record.unit,
+        area=record.area,
+        channel=record.channel,
+        duration_s=record.duration_s,
+        transcript=mask_pii(record.transcript),
+        category=item.category,
+        confidence=item.confidence,
+        probabilities=item.probabilities,
+        needs_review=item.needs_review,
+        escalation_score=probability,
+        risk_level=verdict.level,
+        reasons=verdict.reason_dicts(),
+        features=features,
+        classifier_version=item.classifier_version,
+        risk_model_version=str(getattr(risk_model, "version", "unknown")),
+        scored_at=now,
+    )
+
+
+def _store_chunk(
+    factory: sessionmaker[Session],
+    chunk: Sequence[_Pending],
+    risk_model: RiskModelLike,
+    night: date | None,
+    config: RiskConfig,
+    now: datetime,
+    history: History,
+) -> list[ScoredCall]:
+    """Store many calls in one transaction (fast path); any conflict aborts the whole chunk."""
+    with factory() as session:
+        calls = []
+        for pending in chunk:
+            call = _new_call(pending, risk_model, night, config, now, history)
+            session.add(call)
+            slip = record_call(session, call, call.night, now=now, config=config)
+            if slip is not None:
+                history.set_slip(slip.customer_key, slip.category, slip_state(slip))
+            calls.append(call)
+        try:
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        return [scored_from_row(call) for call in calls]
 
 
 def _store_one(
     factory: sessionmaker[Session],
-    item: ClassifiedCall,
-    view: CallView,
-    features: dict[str, float],
-    signals: TextSignals,
-    probability: float,
+    pending: _Pending,
     risk_model: RiskModelLike,
     night: date | None,
     config: RiskConfig,
     now: datetime,
     history: History,
 ) -> ScoredCall:
-    verdict = assess(features, signals, probability, category=view.category, area=view.area, config=config)
-    record = item.record
-    call_night = night or night_of(record.call_time)
+    """Store one call in its own transaction, retrying when a slip changed meanwhile (slow path)."""
+    call_id = pending[0].record.call_id
     for attempt in range(STORE_RETRIES):
         with factory() as session:
-            call = Call(
-                call_id=record.call_id,
-                night=call_night,
-                call_time=record.call_time,
-                customer_key=view.customer_key,
-                customer_masked=masked_customer(record),
-                unit=record.unit,
-                area=record.area,
-                channel=record.channel,
-                duration_s=record.duration_s,
-                transcript=mask_pii(record.transcript),
-                category=item.category,
-                confidence=item.confidence,
-                probabilities=item.probabilities,
-                needs_review=item.needs_review,
-                escalation_score=probability,
-                risk_level=verdict.level,
-                reasons=verdict.reason_dicts(),
-                features=features,
-                classifier_version=item.classifier_version,
-                risk_model_version=str(getattr(risk_model, "version", "unknown")),
-                scored_at=now,
-            )
+            call = _new_call(pending, risk_model, night, config, now, history)
             session.add(call)
             try:
-                slip = record_call(session, call, call_night, now=now, config=config)
+                slip = record_call(session, call, call.night, now=now, config=config)
                 session.commit()
             except IntegrityError:
                 session.rollback()
-                existing = _stored(session, [record.call_id]).get(record.call_id)
+                existing = _stored(session, [call_id]).get(call_id)
                 if existing is not None:
                     return scored_from_row(existing)
                 if attempt == STORE_RETRIES - 1:

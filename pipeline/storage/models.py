@@ -42,7 +42,7 @@ SLIP_STATUS_ZH: dict[str, str] = {
     "issued": "已下发",
     "acknowledged": "已签收",
     "in_progress": "处理中",
-    "callback": "待回访",
+    "callback": "已回访",
     "closed": "已销号",
 }
 USER_ROLES: tuple[str, ...] = ("province", "unit", "auditor")

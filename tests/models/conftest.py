@@ -10,10 +10,26 @@ import pandas as pd
 import pytest
 
 FREE_TEXT: dict[str, list[str]] = {
-    "meter_billing": ["这个月电费怎么突然这么高，比上个月多了三百块", "我交了电费但是一直没有到账", "电表走得特别快，是不是电表有问题"],
-    "outage": ["我家突然停电了，到现在还没来电", "整个村子都停电了，什么时候能恢复供电", "这几天老是停电，一天停好几次"],
-    "voltage": ["晚上电压特别低，灯很暗，电饭锅煮不熟饭", "电压忽高忽低，灯一闪一闪的", "来电的时候电压太高，把电视烧坏了"],
-    "connection": ["新房子要装电表，申请了半个月还没装", "我要给店里增容，怎么办理", "屋顶光伏并网申请进度怎么样了"],
+    "meter_billing": [
+        "这个月电费怎么突然这么高，比上个月多了三百块",
+        "我交了电费但是一直没有到账",
+        "电表走得特别快，是不是电表有问题",
+    ],
+    "outage": [
+        "我家突然停电了，到现在还没来电",
+        "整个村子都停电了，什么时候能恢复供电",
+        "这几天老是停电，一天停好几次",
+    ],
+    "voltage": [
+        "晚上电压特别低，灯很暗，电饭锅煮不熟饭",
+        "电压忽高忽低，灯一闪一闪的",
+        "来电的时候电压太高，把电视烧坏了",
+    ],
+    "connection": [
+        "新房子要装电表，申请了半个月还没装",
+        "我要给店里增容，怎么办理",
+        "屋顶光伏并网申请进度怎么样了",
+    ],
     "other": ["电线离我家房子太近了，有安全隐患", "变压器噪音太大，晚上睡不着", "有人冒充供电局打电话骗钱"],
 }
 
@@ -44,8 +60,23 @@ def tiny_data(tmp_path_factory) -> dict[str, Path]:
         for i, p in enumerate(phrases)
     ]
     pd.DataFrame(free).to_csv(independent / "free_text.csv", index=False)
-    return {"train": root / "train", "eval": root / "eval", "simulated": root / "eval" / "simulated",
-            "independent": independent}
+    return {
+        "train": root / "train",
+        "eval": root / "eval",
+        "simulated": root / "eval" / "simulated",
+        "independent": independent,
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """The test machine is shared: one intra-op thread is several times faster than two under load."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -70,14 +101,26 @@ def mlflow_home(tmp_path_factory):
 def tiny_pretrain_config():
     from models.pretrain import PretrainConfig
 
-    return PretrainConfig(layers=2, hidden=64, heads=2, intermediate=128, max_len=128, steps=25, batch_size=16, lr=1e-3, vocab_limit=3000)
+    return PretrainConfig(
+        layers=2,
+        hidden=64,
+        heads=2,
+        intermediate=128,
+        max_len=128,
+        steps=25,
+        batch_size=16,
+        lr=1e-3,
+        vocab_limit=3000,
+    )
 
 
 @pytest.fixture(scope="session")
 def tiny_finetune_config():
     from models.transformer_training import FinetuneConfig
 
-    return FinetuneConfig(epochs=6, lr=3e-3, batch_size=16, max_len=96, max_steps=60, eval_steps=20, patience=5)
+    return FinetuneConfig(
+        epochs=20, lr=1e-3, batch_size=16, max_len=64, max_steps=300, eval_steps=60, patience=5
+    )
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +132,9 @@ def tiny_base(tmp_path_factory, tiny_data, tiny_pretrain_config) -> Path:
     from models.transformer_training import pretraining_texts
 
     texts = pretraining_texts(load_labeled_texts(tiny_data["train"])["transcript"], TextPrep(max_chars=120))
-    return pretrain(texts, tmp_path_factory.mktemp("base") / "tiny-bert", tiny_pretrain_config, progress=False)
+    return pretrain(
+        texts, tmp_path_factory.mktemp("base") / "tiny-bert", tiny_pretrain_config, progress=False
+    )
 
 
 @pytest.fixture(scope="session")

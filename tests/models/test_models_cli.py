@@ -48,14 +48,18 @@ def test_classify_quarantines_bad_rows(baseline_champion, tmp_path):
 def test_classify_without_champion_fails_clearly(tmp_path, monkeypatch, tiny_data):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
     night = next(tiny_data["simulated"].glob("*/calls.csv")).parent
-    result = CliRunner().invoke(app, ["classify", str(night / "calls.csv"), "--output", str(tmp_path / "o.jsonl")])
+    result = CliRunner().invoke(
+        app, ["classify", str(night / "calls.csv"), "--output", str(tmp_path / "o.jsonl")]
+    )
     assert result.exit_code == 2
     assert "没有别名为 champion 的版本" in result.output
     assert "Traceback" not in result.output
 
 
 def test_classify_missing_input_fails_clearly(tmp_path):
-    result = CliRunner().invoke(app, ["classify", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "o.jsonl")])
+    result = CliRunner().invoke(
+        app, ["classify", str(tmp_path / "nope.csv"), "--output", str(tmp_path / "o.jsonl")]
+    )
     assert result.exit_code == 2 and "文件不存在" in result.output
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.evaluation import evaluate_predictions, expected_calibration_error, plot_confusion, plot_reliability
+from models.evaluation import (
+    evaluate_predictions,
+    expected_calibration_error,
+    plot_confusion,
+    plot_reliability,
+)
 from models.types import predictions_from_proba
 from pipeline.labels import LABELS
 

@@ -15,16 +15,32 @@ from models.vocab import build_vocab, write_vocab
 from pipeline.labels import LABELS
 
 TEXTS = [
-    "我家停电了", "电费太高了怎么回事", "电压低灯很暗", "申请装表很久了", "电线杆歪了",
-    "整个村子都没电了，什么时候来电", "交了钱没到账", "空调开不了", "光伏并网进度", "态度太差",
+    "我家停电了",
+    "电费太高了怎么回事",
+    "电压低灯很暗",
+    "申请装表很久了",
+    "电线杆歪了",
+    "整个村子都没电了，什么时候来电",
+    "交了钱没到账",
+    "空调开不了",
+    "光伏并网进度",
+    "态度太差",
 ] * 4
 
 
 def _model(seed: int, vocab_size: int) -> BertForSequenceClassification:
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64, num_labels=len(LABELS),
-                        id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id={label: i for i, label in enumerate(LABELS)},
+    )
     model = BertForSequenceClassification(config).eval()
     with torch.no_grad():
         model.classifier.weight.mul_(40)  # decisive logits, as a trained model has

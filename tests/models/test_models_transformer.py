@@ -50,11 +50,15 @@ def test_whole_word_masking_masks_words_not_characters(tmp_path):
 
 def test_finetune_from_pretrained_base_scores_through_onnx(tiny_base, tiny_data, tiny_finetune_config):
     outcome = train_classifier(
-        "transformer", tiny_data["train"], base=tiny_base, preset=tiny_finetune_config,
-        register=False, eval_dir=tiny_data["eval"],
+        "transformer",
+        tiny_data["train"],
+        base=tiny_base,
+        preset=tiny_finetune_config,
+        register=False,
+        eval_dir=tiny_data["eval"],
     )
     assert outcome.metrics["onnx_agreement"] >= 0.99
-    assert outcome.metrics["best_val_macro_f1_torch"] > 0.3  # chance is ~0.2 on five balanced classes
+    assert outcome.metrics["best_val_macro_f1_torch"] > 0.5  # chance is about 0.2
     assert outcome.version is None and outcome.gate is None
     clf = load_classifier(model_uri=outcome.model_uri)
     assert type(clf).__name__ == "OnnxClassifier"
@@ -70,13 +74,31 @@ def test_train_cli_accepts_any_saved_bert_dir(tmp_path, tiny_data):
     base.mkdir()
     write_vocab(build_vocab(limit=2000), base / "vocab.txt")
     tok = BertTokenizer.from_pretrained(str(base), local_files_only=True)
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertForMaskedLM(config).save_pretrained(base)
     result = CliRunner().invoke(
         app,
-        ["train", "--model", "transformer", "--base", str(base), "--data", str(tiny_data["train"]),
-         "--eval-dir", str(tiny_data["eval"]), "--preset", "quick", "--no-register"],
+        [
+            "train",
+            "--model",
+            "transformer",
+            "--base",
+            str(base),
+            "--data",
+            str(tiny_data["train"]),
+            "--eval-dir",
+            str(tiny_data["eval"]),
+            "--preset",
+            "quick",
+            "--no-register",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "macro-F1" in result.output and "simulated" in result.output
@@ -85,8 +107,19 @@ def test_train_cli_accepts_any_saved_bert_dir(tmp_path, tiny_data):
 def test_train_cli_rejects_a_folder_that_is_not_bert(tmp_path, tiny_data):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
     result = CliRunner().invoke(
-        app, ["train", "--model", "transformer", "--base", str(tmp_path), "--data", str(tiny_data["train"]),
-              "--preset", "quick", "--no-register"],
+        app,
+        [
+            "train",
+            "--model",
+            "transformer",
+            "--base",
+            str(tmp_path),
+            "--data",
+            str(tiny_data["train"]),
+            "--preset",
+            "quick",
+            "--no-register",
+        ],
     )
     assert result.exit_code == 2
     assert "不是可用的 BERT 检查点目录" in result.output and "Traceback" not in result.output

@@ -37,14 +37,18 @@ def test_slip_update_walks_the_status_machine(factory, db_url, new_record, tiny_
         result = runner.invoke(app, ["slips", "update", slip_no, *step, "--db", db_url])
         assert result.exit_code == 0, result.output
     assert "已销号" in result.output
-    again = runner.invoke(app, ["slips", "update", slip_no, "--status", "acknowledged", "--by", "x", "--db", db_url])
+    again = runner.invoke(
+        app, ["slips", "update", slip_no, "--status", "acknowledged", "--by", "x", "--db", db_url]
+    )
     assert again.exit_code == 2
     assert "已销号" in again.output and "Traceback" not in again.output
 
 
 def test_slip_update_refuses_illegal_steps_in_one_line(factory, db_url, new_record, tiny_classifier):
     slip_no = _seed(factory, new_record, tiny_classifier)
-    result = runner.invoke(app, ["slips", "update", slip_no, "--status", "closed", "--by", "x", "--db", db_url])
+    result = runner.invoke(
+        app, ["slips", "update", slip_no, "--status", "closed", "--by", "x", "--db", db_url]
+    )
     assert result.exit_code == 2
     assert result.output.strip().startswith("错误:") and len(result.output.strip().splitlines()) == 1
 
@@ -58,11 +62,21 @@ def test_slips_list_and_export_in_three_formats(factory, db_url, new_record, tin
     assert rows[0]["预警单号"] == slip_no and rows[0]["客户"] == "135****5678"
     assert "客户表示将向12398投诉" in rows[0]["预警原因"]
     out_csv = tmp_path / "slips.csv"
-    assert runner.invoke(app, ["slips", "export", "--db", db_url, "--format", "csv", "-o", str(out_csv)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["slips", "export", "--db", db_url, "--format", "csv", "-o", str(out_csv)]
+        ).exit_code
+        == 0
+    )
     with out_csv.open(encoding="utf-8-sig") as fh:
         assert next(csv.DictReader(fh))["预警单号"] == slip_no
     out_xlsx = tmp_path / "slips.xlsx"
-    assert runner.invoke(app, ["slips", "export", "--db", db_url, "--format", "xlsx", "-o", str(out_xlsx)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["slips", "export", "--db", db_url, "--format", "xlsx", "-o", str(out_xlsx)]
+        ).exit_code
+        == 0
+    )
     sheet = openpyxl.load_workbook(out_xlsx).active
     assert sheet.cell(1, 1).value == "预警单号" and sheet.cell(2, 1).value == slip_no
     bad = runner.invoke(app, ["slips", "export", "--db", db_url, "--format", "pdf"])
@@ -71,7 +85,10 @@ def test_slips_list_and_export_in_three_formats(factory, db_url, new_record, tin
 
 def test_score_without_registered_models_fails_in_one_line(tmp_path, mlflow_home):
     export = tmp_path / "calls.csv"
-    export.write_text("call_id,call_time,phone,unit,transcript\nA,2026-11-27T10:00:00,13800000000,某局,客户：停电\n", encoding="utf-8")
+    export.write_text(
+        "call_id,call_time,phone,unit,transcript\nA,2026-11-27T10:00:00,13800000000,某局,客户：停电\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["score", str(export), "--db", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2
     assert "没有别名为 champion 的版本" in result.output

@@ -67,3 +67,11 @@ def test_train_registers_champion_then_gates_challenger(simulated_nights, mlflow
     assert second.gate.version == "2"
     assert second.gate.champion_score == pytest.approx(first.gate.candidate_score)
     assert list(MODEL_COLUMNS) == loaded.columns
+    from models.risk_evaluation import evaluate
+
+    result = evaluate(simulated_nights, "champion", mlflow_home / "report", progress=False)
+    assert result.plot.exists() and result.plot.stat().st_size > 10_000
+    assert result.run_id is not None
+    assert 0 <= result.model.recall <= 1 and result.model.escalated_problems > 0
+    assert set(result.curves) == {"模型", "关键词基线"}
+    assert any("升级前已有预警单" in line for line in result.lines)

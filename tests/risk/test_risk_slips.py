@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -218,3 +219,32 @@ def test_list_filters_pages_and_orders_by_severity(factory, new_call):
             list_slips(session, {"colour": "red"})
         row = export_row(page.items[0])
         assert row["预警等级"] == "红色" and row["状态"] == "已下发" and "****" in row["客户"]
+
+
+def test_two_people_acting_at_the_same_moment_never_both_win(factory, new_call):
+    with factory() as session:
+        slip_no = _issue(session, new_call).slip_no
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def act(user: str) -> None:
+        with factory() as session:
+            get_slip(session, slip_no)
+            barrier.wait(timeout=10)
+            try:
+                apply_action(session, slip_no, "acknowledge", user, None)
+                session.commit()
+                outcomes.append("ok")
+            except SlipActionError as exc:
+                session.rollback()
+                outcomes.append(str(exc))
+
+    threads = [threading.Thread(target=act, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(outcomes) == 2 and outcomes.count("ok") == 1, outcomes
+    with factory() as session:
+        events = session.scalars(select(SlipEvent.action).where(SlipEvent.action == "acknowledge")).all()
+        assert events == ["acknowledge"]

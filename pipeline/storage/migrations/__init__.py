@@ -1,0 +1,1 @@
+"""Alembic migration environment of the product database (see pipeline.storage.db.upgrade)."""
