@@ -87,7 +87,9 @@ async def _stage_times(flow_run_id) -> dict[str, float]:
     return {name: max(v) - min(v) for name, v in spans.items()}
 
 
-def run_once(runner: str, source: Path, night: str, partition_size: int, workers: int) -> dict:
+def run_once(
+    runner: str, source: Path, night: str, partition_size: int, workers: int, classifier_uri: str | None
+) -> dict:
     from flows.nightly import nightly_scoring, task_runner
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -111,6 +113,7 @@ def run_once(runner: str, source: Path, night: str, partition_size: int, workers
                     night=night,
                     source=str(source),
                     db_url=db_url,
+                    classifier_uri=classifier_uri,
                     partition_size=partition_size,
                     return_state=True,
                 )
@@ -145,6 +148,9 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, default=None, help="reuse simulated nights here instead of a temp dir"
     )
+    parser.add_argument(
+        "--classifier-uri", default=None, help="e.g. models:/complaint-classifier/2 (default: the champion)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -165,7 +171,9 @@ def main() -> None:
                 simulate_night(n, source, args.seed)
                 print(f"simulated {n} calls in {time.perf_counter() - t0:.0f} s -> {source}")
             for runner in runners:
-                row = run_once(runner, source, "2026-07-01", args.partition_size, args.workers)
+                row = run_once(
+                    runner, source, "2026-07-01", args.partition_size, args.workers, args.classifier_uri
+                )
                 rows.append(row)
                 stages = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(row["stages"].items()))
                 print(

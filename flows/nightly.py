@@ -311,8 +311,9 @@ def run_nightly(
 ) -> dict[str, Any]:
     """Run the flow with the chosen task runner; keyword arguments are the flow's parameters.
 
-    Input problems are reported before a flow run starts, so the user sees one line, not a failed run.
+    A missing export or champion is reported before a flow run starts: one line, not a failed run.
     """
     resolve_source(parameters.get("night"), parameters.get("source"))
+    model_cache.pinned_versions(parameters.get("classifier_uri"), parameters.get("risk_model_uri"))
     chosen = nightly_scoring.with_options(task_runner=task_runner(dask_address, runner, workers))
     return chosen(**parameters)

@@ -115,10 +115,10 @@ def retrain(
             rows.append(future.result())
         else:
             message = str(future.state.message or "失败").splitlines()[0]
-            failures.append(kind)
+            failures.append(f"{kind}（{message}）")
             rows.append({**_row(kind, None), "decision": f"失败：{message}"})
     create_table_artifact(rows, key="retrain-comparison", description="候选模型与冠军模型对比")
     create_markdown_artifact(comparison_markdown(rows), key="retrain-summary", description="重训练结果")
     if failures:
-        raise RuntimeError(f"以下模型训练失败: {', '.join(failures)}")
+        raise RuntimeError(f"以下模型训练失败: {'；'.join(failures)}")
     return rows

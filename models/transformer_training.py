@@ -43,12 +43,13 @@ class FinetuneConfig:
     """Fine-tuning schedule; ``max_steps`` caps the total optimizer steps (0 = no cap)."""
 
     epochs: int = 3
-    lr: float = 3e-4
+    lr: float = 8e-4
     batch_size: int = 32
     max_len: int = 128
-    max_steps: int = 300
+    max_steps: int = 400
     eval_steps: int = 100
     patience: int = 2
+    val_limit: int = 2000
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
     min_agreement: float = MIN_AGREEMENT
@@ -158,6 +159,9 @@ def train_transformer(
     workdir = Path(workdir)
 
     train_texts, train_labels = _augment(train, text_prep)
+    if cfg.val_limit and len(val) > cfg.val_limit:
+        # early stopping and the agreement check need a steady estimate, not every validation call
+        val = val.sample(n=cfg.val_limit, random_state=cfg.seed)
     val_texts = text_prep.prepare_many(val["transcript"].tolist())
     val_labels = val["category"].tolist()
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.config import get_settings
 from pipeline.labels import LABEL_ZH, LABELS, RISK_LEVEL_ZH, RISK_LEVELS
+from pipeline.storage import Call, QuarantinedRow, Slip
 
 SLIP_LEVELS: tuple[str, ...] = tuple(level for level in RISK_LEVELS if level != "none")
 LEVEL_COLORS = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e5c100", "none": "#9e9e9e"}
@@ -251,8 +252,6 @@ def _slips_chart(summary: NightSummary, path: Path, use_cjk: bool) -> None:
 
 def load_summary(session: Session, night: str) -> NightSummary:
     """What the database holds for ``night``: its calls, the slips they raised or joined, quarantine."""
-    from pipeline.storage import Call, QuarantinedRow, Slip
-
     day = date.fromisoformat(night)
     call_rows = session.execute(
         select(

@@ -185,7 +185,7 @@ def test_unit_user_works_a_slip_to_closure(live, page) -> None:
     act("handle", "更换河尾村1号台区跌落式熔断器，17:20恢复送电")
     assert page.locator("#slip-status").inner_text() == "处理中"
     act("callback", "客户表示来电正常", result="满意")
-    assert page.locator("#slip-status").inner_text() == "待回访"
+    assert page.locator("#slip-status").inner_text() == "已回访"
     shot(page, "05-before-close")
     act("close", "问题已解决，客户满意，销号")
     assert page.locator("#slip-status").inner_text() == "已销号"
