@@ -43,7 +43,7 @@ class FinetuneConfig:
     """Fine-tuning schedule; ``max_steps`` caps the total optimizer steps (0 = no cap)."""
 
     epochs: int = 3
-    lr: float = 8e-4
+    lr: float = 3e-4
     batch_size: int = 32
     max_len: int = 128
     max_steps: int = 400
