@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from pipeline.records import EXPORT_FIELDS
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -40,17 +42,7 @@ def make_input(n: int, folder: Path) -> Path:
     simulate(nights, days=max(1, n // 900 + 1), seed=777)
     df = load_labeled(nights).head(n)
     path = folder / f"calls-{n}.csv"
-    cols = [
-        "call_id",
-        "call_time",
-        "customer_id",
-        "phone",
-        "unit",
-        "area",
-        "channel",
-        "duration_s",
-        "transcript",
-    ]
+    cols = list(EXPORT_FIELDS)
     out = df[cols].copy()
     out["call_time"] = out["call_time"].map(lambda t: t.isoformat())
     out.to_csv(path, index=False)

@@ -12,6 +12,18 @@ REQUIRED_FIELDS: tuple[str, ...] = ("call_id", "call_time", "phone", "unit", "tr
 OPTIONAL_FIELDS: tuple[str, ...] = ("customer_id", "area", "channel", "duration_s")
 LABEL_FIELDS: tuple[str, ...] = ("category", "escalated_12398", "escalated_at")
 CONTRACT_FIELDS: tuple[str, ...] = REQUIRED_FIELDS + OPTIONAL_FIELDS + LABEL_FIELDS
+EXPORT_FIELDS: tuple[str, ...] = (
+    "call_id",
+    "call_time",
+    "customer_id",
+    "phone",
+    "unit",
+    "area",
+    "channel",
+    "duration_s",
+    "transcript",
+)
+"""Column order of a call export as the simulator and tests write it (labels not included)."""
 CHANNELS: tuple[str, ...] = ("phone", "app", "web", "wechat")
 
 

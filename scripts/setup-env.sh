@@ -7,7 +7,11 @@ command -v "$PY" >/dev/null 2>&1 || PY=python3
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
+# pip warns once per package about index locations this machine lists but lacks; keep the rest.
+pip_install() {
+  .venv/bin/python -m pip install --quiet "$@" 2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
+}
+pip_install --upgrade pip
 # torch is pinned to the CPU build that lies on the machine's disk (PIP_FIND_LINKS).
-.venv/bin/python -m pip install --quiet 'torch==2.13.0'
-.venv/bin/python -m pip install --quiet -e '.[dev]'
+pip_install 'torch==2.13.0'
+pip_install -e '.[dev]'

@@ -8,17 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-CALL_COLUMNS: tuple[str, ...] = (
-    "call_id",
-    "call_time",
-    "customer_id",
-    "phone",
-    "unit",
-    "area",
-    "channel",
-    "duration_s",
-    "transcript",
-)
+from pipeline.records import EXPORT_FIELDS
+
+CALL_COLUMNS: tuple[str, ...] = EXPORT_FIELDS
 LABEL_COLUMNS: tuple[str, ...] = (
     "call_id",
     "category",

@@ -18,7 +18,7 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 from sqlalchemy import func, select
 
-from pipeline.records import SHANGHAI
+from pipeline.records import EXPORT_FIELDS, SHANGHAI
 from pipeline.storage import Call, Slip, make_engine
 
 GREETING = "坐席：您好，国家电网95598，很高兴为您服务。"
@@ -57,17 +57,7 @@ TEMPLATES: dict[str, list[str]] = {
 ANGRY = ["再不解决我就打12398投诉", "已经打了三次电话了还是没人管", "家里有老人，这样下去不行"]
 UNITS = ["大理供电局", "昆明供电局", "曲靖供电局"]
 AREAS = ["上关镇河尾村", "五华区篆塘路", "麒麟区南宁街道"]
-EXPORT_FIELDS = [
-    "call_id",
-    "call_time",
-    "customer_id",
-    "phone",
-    "unit",
-    "area",
-    "channel",
-    "duration_s",
-    "transcript",
-]
+EXPORT_FIELDS = list(EXPORT_FIELDS)
 LABEL_FIELDS = ["call_id", "category", "escalated_12398", "escalated_at"]
 
 

@@ -9,17 +9,9 @@ from typing import Any
 
 import pytest
 
-FIELDS = [
-    "call_id",
-    "call_time",
-    "customer_id",
-    "phone",
-    "unit",
-    "area",
-    "channel",
-    "duration_s",
-    "transcript",
-]
+from pipeline.records import EXPORT_FIELDS
+
+FIELDS = list(EXPORT_FIELDS)
 
 
 def make_row(call_id: str = "C001", **overrides: Any) -> dict[str, Any]:

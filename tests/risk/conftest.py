@@ -1,52 +1,15 @@
-"""Risk fixtures: database fixtures on SQLite and (with COMPLAINTS_TEST_PG_URL) PostgreSQL, call builders."""
+"""Risk fixtures: call builders, a tiny real classifier, simulated nights, a private MLflow home."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.records import CallRecord
-from pipeline.storage import Call, customer_hash, session_factory, upgrade
-from pipeline.storage.scratch import scratch_database
-
-PG_URL = os.environ.get("COMPLAINTS_TEST_PG_URL")
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=[
-                pytest.mark.postgres,
-                pytest.mark.skipif(not PG_URL, reason="COMPLAINTS_TEST_PG_URL not set"),
-            ],
-        ),
-    ]
-)
-def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    with scratch_database(request.param, tmp_path, PG_URL) as url:
-        yield url
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    engine = upgrade(db_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def factory(engine: Engine) -> sessionmaker[Session]:
-    return session_factory(engine)
-
+from pipeline.storage import Call, customer_hash
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NIGHT = date(2026, 11, 27)

@@ -1,4 +1,4 @@
-"""Storage fixtures: every test runs on SQLite and, when COMPLAINTS_TEST_PG_URL is set, on PostgreSQL."""
+"""Fixtures every area shares: a scratch database on SQLite and, with COMPLAINTS_TEST_PG_URL, PostgreSQL."""
 
 from __future__ import annotations
 
