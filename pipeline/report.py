@@ -208,10 +208,12 @@ def _risk_chart(summary: NightSummary, path: Path, use_cjk: bool) -> None:
     probs = pd.to_numeric(summary.calls["risk_probability"], errors="coerce")
     levels = [lv for lv in RISK_LEVELS if ((summary.calls["risk_level"] == lv) & probs.notna()).any()]
     if levels:
+        # Calibrated escalation probabilities sit far below 1: zoom on the range they occupy.
+        upper = min(1.0, max(0.05, float(probs.max()) * 1.05))
         ax.hist(
             [probs[(summary.calls["risk_level"] == lv) & probs.notna()] for lv in levels],
-            bins=20,
-            range=(0, 1),
+            bins=40,
+            range=(0, upper),
             stacked=True,
             color=[LEVEL_COLORS[lv] for lv in levels],
             label=[RISK_LEVEL_ZH[lv] if use_cjk else lv for lv in levels],
