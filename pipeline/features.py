@@ -64,6 +64,23 @@ _WIDE_TEXT = re.compile(
     r"周围都|周围几|邻居也|邻居都|一个寨子|整个厂区"
 )
 
+REASON_PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "threat_regulator": (_THREAT_REGULATOR,),
+    "threat_other": tuple(_THREAT_OTHER.values()),
+    "unsatisfied_callback": (_CALLBACK_UNSATISFIED,),
+    "missed_commitment": (_MISSED_COMMITMENT,),
+    "repeat": (_EARLIER,),
+    "earlier_mention": (_EARLIER,),
+    "reopened": (_EARLIER,),
+    "wide_incident": (_WIDE_TEXT,),
+    "vulnerable": tuple(_VULNERABLE.values()),
+    "loss": tuple(_LOSS.values()),
+    "anger": (_ANGER,),
+    "urgency": (_URGENCY,),
+}
+"""The keyword patterns behind each reason code, so the web app can mark the words that raised it."""
+
+
 TEXT_FLAGS: tuple[str, ...] = (
     "threat_regulator",
     "callback_complaint",

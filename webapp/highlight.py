@@ -14,38 +14,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from pipeline.features import REASON_PATTERNS
+
 TERM_KEYS: tuple[str, ...] = ("keywords", "terms", "matches", "matched", "evidence")
-
-# Which keyword patterns of pipeline.features stand behind each reason code. The scoring stores
-# reasons as sentences without the matched words, so the words are found again here with the
-# very patterns that produced the reason.
-REASON_PATTERNS: dict[str, tuple[str, ...]] = {
-    "threat_regulator": ("_THREAT_REGULATOR",),
-    "threat_other": ("_THREAT_OTHER",),
-    "unsatisfied_callback": ("_CALLBACK_UNSATISFIED",),
-    "missed_commitment": ("_MISSED_COMMITMENT",),
-    "repeat": ("_EARLIER",),
-    "earlier_mention": ("_EARLIER",),
-    "reopened": ("_EARLIER",),
-    "wide_incident": ("_WIDE_TEXT",),
-    "vulnerable": ("_VULNERABLE",),
-    "loss": ("_LOSS",),
-    "anger": ("_ANGER",),
-    "urgency": ("_URGENCY",),
-}
-
-
-def _patterns(code: str) -> list[re.Pattern[str]]:
-    from pipeline import features
-
-    found: list[re.Pattern[str]] = []
-    for name in REASON_PATTERNS.get(code, ()):
-        value = getattr(features, name, None)
-        if isinstance(value, re.Pattern):
-            found.append(value)
-        elif isinstance(value, dict):
-            found.extend(v for v in value.values() if isinstance(v, re.Pattern))
-    return found
 
 
 def signal_terms(texts: Iterable[str], reasons: Iterable[Any]) -> list[str]:
@@ -53,7 +24,7 @@ def signal_terms(texts: Iterable[str], reasons: Iterable[Any]) -> list[str]:
     codes = {r.get("code") for r in reasons or [] if isinstance(r, dict)}
     terms: set[str] = set()
     for code in codes:
-        for pattern in _patterns(str(code)):
+        for pattern in REASON_PATTERNS.get(str(code), ()):
             for text in texts:
                 terms.update(m.group(0) for m in pattern.finditer(text or "") if len(m.group(0)) > 1)
     return sorted(terms, key=len, reverse=True)
