@@ -9,6 +9,7 @@ calls; the best validation macro-F1 checkpoint is kept (early stopping).
 from __future__ import annotations
 
 import math
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -44,7 +45,6 @@ class FinetuneConfig:
 
     epochs: int = 3
     lr: float = 3e-4
-    head_lr_scale: float = 1.0
     batch_size: int = 32
     max_len: int = 128
     max_steps: int = 400
@@ -53,6 +53,7 @@ class FinetuneConfig:
     val_limit: int = 2000
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
+    min_base_spread: float = 0.1
     threads: int = 0
     min_agreement: float = MIN_AGREEMENT
     seed: int = 11
@@ -62,7 +63,17 @@ FINETUNE_PRESETS: dict[str, FinetuneConfig] = {
     "quick": FinetuneConfig(
         epochs=1, lr=5e-4, batch_size=16, max_len=128, max_steps=60, eval_steps=30, patience=2
     ),
-    "default": FinetuneConfig(),
+    "default": FinetuneConfig(
+        epochs=1,
+        lr=5e-4,
+        batch_size=32,
+        max_len=128,
+        max_steps=1500,
+        eval_steps=250,
+        patience=3,
+        val_limit=1000,
+        warmup_ratio=0.06,
+    ),
 }
 
 
@@ -132,7 +143,7 @@ def _augment(df: pd.DataFrame, text_prep: TextPrep) -> tuple[list[str], list[str
     return texts, labels
 
 
-def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
+def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 10) -> list[list[int]]:
     """Shuffled batches of similar length: sort within random pools of ``pool`` batches, then shuffle batches.
 
     Most calls fill max_len, but free-text variants are short; grouping them cuts padding
@@ -160,20 +171,32 @@ def _collate(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     return ids, attention
 
 
+def _last_layer_spread(
+    model: BertForSequenceClassification, tokenizer: BertTokenizer, texts: list[str]
+) -> float:
+    """Mean spread of the top layer's vectors across tokens of one text (about 0.5+ for a usable base).
+
+    A briefly pretrained MLM base (a few hundred steps) has only learned character
+    frequencies: every token maps to nearly the same vector (spread ~0.02) and
+    fine-tuning cannot climb out of that, even with fresh upper layers.
+    """
+    enc = tokenizer(texts, truncation=True, max_length=64, padding=True, return_tensors="pt")
+    model.eval()
+    with torch.inference_mode():
+        hidden = model.bert(
+            input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
+        ).last_hidden_state
+    mask = enc["attention_mask"].bool()
+    return float(torch.stack([h[m].std(dim=0).mean() for h, m in zip(hidden, mask, strict=True)]).mean())
+
+
 def _param_groups(model: BertForSequenceClassification, cfg: FinetuneConfig) -> list[dict[str, object]]:
-    """Body at cfg.lr, the fresh pooler + classifier head at cfg.lr * head_lr_scale; no decay on norms/biases."""
-    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
-    for name, param in model.named_parameters():
-        head = name.startswith(("classifier.", "bert.pooler."))
-        decay = param.ndim > 1
-        groups.setdefault((head, decay), []).append(param)
+    """Weight decay on weight matrices only, the usual BERT recipe: LayerNorm gains and biases are not decayed."""
+    decay = [p for p in model.parameters() if p.ndim > 1]
+    rest = [p for p in model.parameters() if p.ndim <= 1]
     return [
-        {
-            "params": params,
-            "lr": cfg.lr * (cfg.head_lr_scale if head else 1.0),
-            "weight_decay": cfg.weight_decay if decay else 0.0,
-        }
-        for (head, decay), params in groups.items()
+        {"params": decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+        {"params": rest, "lr": cfg.lr, "weight_decay": 0.0},
     ]
 
 
@@ -195,8 +218,9 @@ def train_transformer(
     """Fine-tune, keep the best validation checkpoint, export int8 ONNX and check agreement."""
     offline_environment()
     cfg = finetune_config(preset)
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    previous_threads = torch.get_num_threads()
+    # all cores by default: an inherited OMP_NUM_THREADS=1 nearly doubles the step time on two cores
+    torch.set_num_threads(cfg.threads or len(os.sched_getaffinity(0)))
     rng = random.Random(cfg.seed)
     torch.manual_seed(cfg.seed)
     workdir = Path(workdir)
@@ -224,6 +248,11 @@ def train_transformer(
         )
     except (OSError, ValueError) as exc:
         raise BaseModelError(f"无法从 {base_dir} 加载 BERT 模型: {str(exc).splitlines()[0]}") from exc
+    spread = _last_layer_spread(model, tokenizer, train_texts[:32])
+    if spread < cfg.min_base_spread:
+        # a collapsed base is worse than none: keep its vocabulary and shape, start the weights afresh
+        print(f"基础模型表示已坍缩（顶层离散度 {spread:.3f}），保留词表与结构，权重重新初始化")
+        model = BertForSequenceClassification(model.config)
     max_len = min(cfg.max_len, int(model.config.max_position_embeddings))
     if text_prep.max_chars > max_len - 2:
         # condense calls to what the model can see rather than letting the tokenizer cut the tail
@@ -285,6 +314,7 @@ def train_transformer(
         if stop:
             break
     bar.close()
+    torch.set_num_threads(previous_threads)
     train_seconds = time.perf_counter() - started
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -306,6 +336,8 @@ def train_transformer(
 
     params: dict[str, object] = {**asdict(cfg), "base_dir": str(base_dir), "onnx_exporter": exporter}
     params["n_train_augmented"] = len(train_texts)
+    params["base_spread"] = round(spread, 4)
+    params["base_reinitialised"] = spread < cfg.min_base_spread
     metrics = {
         "onnx_agreement": agreement,
         "best_val_macro_f1_torch": best_f1,

@@ -118,8 +118,16 @@ def tiny_pretrain_config():
 def tiny_finetune_config():
     from models.transformer_training import FinetuneConfig
 
+    # 0: fine-tune from the tiny base whatever its spread, so these tests stay on the pretrained-base path
     return FinetuneConfig(
-        epochs=20, lr=1e-3, batch_size=16, max_len=64, max_steps=300, eval_steps=60, patience=5
+        epochs=20,
+        lr=1e-3,
+        batch_size=16,
+        max_len=64,
+        max_steps=300,
+        eval_steps=60,
+        patience=5,
+        min_base_spread=0.0,
     )
 
 
