@@ -123,20 +123,22 @@ def register_and_gate(
     return GateResult(name, version, promoted, candidate_score, champion_score, reason)
 
 
+def resolve_alias(name: str, alias: str, train_hint: str) -> tuple[str, str]:
+    """``models:/name@alias`` and its ``name/version``; a one-line error naming how to train one."""
+    try:
+        mv = MlflowClient().get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        raise ModelNotFoundError(f"模型 {name} 没有别名为 {alias} 的版本，请先运行 {train_hint}") from exc
+    return f"models:/{name}@{alias}", f"{name}/{mv.version}"
+
+
 def load_classifier(alias: str = CHAMPION, name: str = CLASSIFIER_NAME, model_uri: str | None = None):
     """The classifier behind ``models:/name@alias`` (or an explicit URI), ready for ``predict``."""
     import mlflow.pyfunc
 
     offline_environment()
     if model_uri is None:
-        try:
-            mv = MlflowClient().get_model_version_by_alias(name, alias)
-        except MlflowException as exc:
-            raise ModelNotFoundError(
-                f"模型 {name} 没有别名为 {alias} 的版本，请先运行 complaints train"
-            ) from exc
-        model_uri = f"models:/{name}@{alias}"
-        version = f"{name}/{mv.version}"
+        model_uri, version = resolve_alias(name, alias, "complaints train")
     else:
         version = model_uri
     try:

@@ -38,6 +38,7 @@ from models.registry import (
     configure_mlflow,
     ensure_experiment,
     register_and_gate,
+    resolve_alias,
 )
 from models.risk_evaluation import (
     alert_metrics,
@@ -337,14 +338,7 @@ def load_risk_model(alias: str = CHAMPION, model_uri: str | None = None) -> Risk
     """The risk model behind ``models:/escalation-risk@alias`` (or an explicit URI)."""
     configure_mlflow()
     if model_uri is None:
-        try:
-            mv = MlflowClient().get_model_version_by_alias(RISK_MODEL_NAME, alias)
-        except MlflowException as exc:
-            raise ModelNotFoundError(
-                f"模型 {RISK_MODEL_NAME} 没有别名为 {alias} 的版本，请先运行 complaints risk train"
-            ) from exc
-        model_uri = f"models:/{RISK_MODEL_NAME}@{alias}"
-        version = f"{RISK_MODEL_NAME}/{mv.version}"
+        model_uri, version = resolve_alias(RISK_MODEL_NAME, alias, "complaints risk train")
     else:
         version = model_uri.removeprefix("models:/") if model_uri.startswith("models:/") else model_uri
     try:

@@ -11,8 +11,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import text as ptext
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -54,3 +58,14 @@ class TextPrep:
     @classmethod
     def load(cls, path: str | Path) -> TextPrep:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def augmented(df: pd.DataFrame, text_prep: TextPrep) -> tuple[list[str], list[str]]:
+    """Prepared texts and labels with the free-text variants of each call added."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for transcript, category in zip(df["transcript"], df["category"], strict=True):
+        for variant in text_prep.variants(transcript):
+            texts.append(variant)
+            labels.append(category)
+    return texts, labels

@@ -34,7 +34,7 @@ from models.registry import (
     register_and_gate,
 )
 from models.settings import classifier_settings
-from models.text_prep import TextPrep
+from models.text_prep import TextPrep, augmented
 from pipeline.config import REPO_ROOT
 
 if TYPE_CHECKING:
@@ -93,17 +93,6 @@ def split_train_val(
     stratify = df["category"] if df["category"].value_counts().min() >= 2 else None
     train, val = train_test_split(df, test_size=val_fraction, random_state=seed, stratify=stratify)
     return train.reset_index(drop=True), val.reset_index(drop=True)
-
-
-def augmented(df: pd.DataFrame, text_prep: TextPrep) -> tuple[list[str], list[str]]:
-    """Prepared texts and labels with the free-text variants of each call added."""
-    texts: list[str] = []
-    labels: list[str] = []
-    for transcript, category in zip(df["transcript"], df["category"], strict=True):
-        for variant in text_prep.variants(transcript):
-            texts.append(variant)
-            labels.append(category)
-    return texts, labels
 
 
 def _train_baseline(train: pd.DataFrame, text_prep: TextPrep, workdir: Path) -> Trained:

@@ -29,7 +29,7 @@ from models.onnx_classifier import OnnxClassifier
 from models.onnx_export import MIN_AGREEMENT, check_agreement, export_onnx, quantize_int8
 from models.pretrain import pretrain, pretrain_config
 from models.settings import classifier_settings, default_base_dir
-from models.text_prep import TextPrep
+from models.text_prep import TextPrep, augmented
 from models.torch_classifier import TorchClassifier
 from pipeline.config import offline_environment
 from pipeline.labels import LABELS
@@ -133,16 +133,6 @@ def resolve_base(base: str | Path | None, train_texts: Sequence[str], preset: st
     return pretrain(train_texts, default, pretrain_config(name))
 
 
-def _augment(df: pd.DataFrame, text_prep: TextPrep) -> tuple[list[str], list[str]]:
-    texts: list[str] = []
-    labels: list[str] = []
-    for transcript, category in zip(df["transcript"], df["category"], strict=True):
-        for variant in text_prep.variants(transcript):
-            texts.append(variant)
-            labels.append(category)
-    return texts, labels
-
-
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random, pool: int = 10) -> list[list[int]]:
     """Shuffled batches of similar length: sort within random pools of ``pool`` batches, then shuffle batches.
 
@@ -225,7 +215,7 @@ def train_transformer(
     torch.manual_seed(cfg.seed)
     workdir = Path(workdir)
 
-    train_texts, train_labels = _augment(train, text_prep)
+    train_texts, train_labels = augmented(train, text_prep)
     if cfg.val_limit and len(val) > cfg.val_limit:
         # early stopping and the agreement check need a steady estimate, not every validation call
         val = val.sample(n=cfg.val_limit, random_state=cfg.seed)
@@ -257,7 +247,7 @@ def train_transformer(
     if text_prep.max_chars > max_len - 2:
         # condense calls to what the model can see rather than letting the tokenizer cut the tail
         text_prep = replace(text_prep, max_chars=max_len - 2)
-        train_texts, train_labels = _augment(train, text_prep)
+        train_texts, train_labels = augmented(train, text_prep)
         val_texts = text_prep.prepare_many(val["transcript"].tolist())
 
     present = np.array(sorted(set(train_labels)))

@@ -6,8 +6,7 @@ import numpy as np
 
 from models.baseline import BaselineClassifier
 from models.data import load_labeled_texts
-from models.text_prep import TextPrep
-from models.training import augmented
+from models.text_prep import TextPrep, augmented
 
 CLEAR = {
     "outage": "坐席：您好，国家电网95598。\n客户：我家突然停电了，整个村子都停电了，到现在还没来电。",
