@@ -4,7 +4,9 @@ Rows: baseline (TF-IDF + calibrated linear), transformer in PyTorch (eager) and
 transformer through ONNX Runtime int8, each on 1,000 and 10,000 simulated calls.
 Every case runs in a fresh subprocess so its peak RSS (ru_maxrss) is its own;
 time covers reading the export, preparing text, predicting and writing JSONL,
-not model loading (reported separately).
+not model loading (reported separately; for the baseline it includes starting
+its two scoring worker processes, which `complaints classify` and the nightly
+flow start while the export is being read).
 
     .venv/bin/python benchmarks/classify_throughput.py [--sizes 1000 10000]
         [--baseline-uri URI] [--transformer-uri URI]
@@ -69,10 +71,13 @@ def latest_uris() -> dict[str, str]:
 
 def load_model(kind: str, uri: str, run_id: str | None):
     from models.registry import configure_mlflow, load_classifier
+    from models.types import warm_up
 
     configure_mlflow()
     if kind != "pytorch":
-        return load_classifier(model_uri=uri)
+        model = load_classifier(model_uri=uri)
+        warm_up(model, wait=True)
+        return model
     import mlflow
 
     from models.torch_classifier import TorchClassifier

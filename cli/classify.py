@@ -21,11 +21,13 @@ def pretrain_command(
     data: Path = typer.Option(SAMPLE_DIR, "--data", help="无标注来电文本 (模拟器输出目录或导出文件)"),
     out: Path | None = typer.Option(None, "--out", help="输出目录; 默认 models_dir/bert-zh-compact"),
     preset: str = typer.Option("default", "--preset", help="quick (几分钟) 或 default"),
+    steps: int | None = typer.Option(None, "--steps", min=1, help="覆盖预设的训练步数"),
 ) -> None:
-    """用整词掩码 MLM 预训练紧凑中文 BERT, 作为离线默认基础模型。"""
+    """用整词掩码 MLM 预训练紧凑中文 BERT, 作为离线默认基础模型; 记录到 MLflow 实验 bert-pretraining。"""
     _check_preset(preset)
     from models.data import DataError, load_unlabeled_texts
-    from models.pretrain import pretrain, pretrain_config
+    from models.pretrain import pretrain_config
+    from models.pretrain_tracking import pretrain_logged
     from models.settings import classifier_settings, default_base_dir
     from models.text_prep import TextPrep
     from models.transformer_training import pretraining_texts
@@ -39,8 +41,14 @@ def pretrain_command(
         fail(f"{data} 中没有来电文本")
         return
     texts = pretraining_texts(transcripts, TextPrep(max_chars=classifier_settings().max_chars))
-    target = pretrain(texts, out or default_base_dir(), pretrain_config(preset))
-    typer.echo(f"基础模型已保存: {target}")
+    cfg = pretrain_config(preset, **({"steps": steps} if steps else {}))
+    outcome = pretrain_logged(texts, out or default_base_dir(), cfg, data)
+    typer.echo(f"基础模型已保存: {outcome.path}")
+    typer.echo(
+        f"MLflow 运行: {outcome.run_id}; 最终 MLM 损失 {outcome.final_loss:.3f}, 顶层离散度 {outcome.final_spread:.3f}"
+    )
+    if outcome.collapsed:
+        typer.echo("表示已坍缩: 微调会从随机权重开始。请用更多 --steps 重新预训练。", err=True)
 
 
 def train_command(
@@ -87,6 +95,7 @@ def classify_command(
     """用冠军模型 (或指定模型) 对来电分类, 每行输出 call_id、类别、置信度、各类概率和是否需人工复核。"""
     from models.batch_classify import classify_file
     from models.registry import ModelNotFoundError, configure_mlflow, load_classifier
+    from models.types import warm_up
     from pipeline.ingest import IngestError, write_quarantine
 
     if not input_path.exists():
@@ -94,6 +103,7 @@ def classify_command(
     configure_mlflow()
     try:
         classifier = load_classifier(model_uri=model_uri)
+        warm_up(classifier, wait=False)
         outcome = classify_file(input_path, output, classifier)
     except (ModelNotFoundError, IngestError) as err:
         fail(str(err))

@@ -68,10 +68,12 @@ def classifier(uri: str) -> Any:
         if key not in _CLASSIFIERS:
             offline_environment()
             from models import registry
+            from models.types import warm_up
 
             registry.configure_mlflow()
             model = registry.load_classifier(model_uri=uri)
             model.version = _version_name(uri)
+            warm_up(model, wait=False)
             _CLASSIFIERS[key] = model
         return _CLASSIFIERS[key]
 

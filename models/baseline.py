@@ -12,7 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from models.featurize import Doc, featurize
+from models.featurize import Doc, featurize, predict_proba_parallel, warm_pool
 from models.text_prep import TextPrep
 from models.types import Prediction, predictions_from_proba
 
@@ -65,8 +65,10 @@ class BaselineClassifier:
         text_prep: TextPrep,
         review_threshold: float,
         version: str = "baseline/unregistered",
+        path: Path | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.path = path
         self.text_prep = text_prep
         self.review_threshold = review_threshold
         self.version = version
@@ -90,7 +92,17 @@ class BaselineClassifier:
     def predict_proba(self, transcripts: Sequence[str]) -> np.ndarray:
         if not transcripts:
             return np.zeros((0, len(self.labels)))
+        if self.path is not None:
+            # saved to disk: worker processes load it once and score chunks themselves
+            return predict_proba_parallel(
+                self.pipeline, str(self.path), transcripts, self.text_prep.max_chars
+            )
         return self.pipeline.predict_proba(featurize(transcripts, max_chars=self.text_prep.max_chars))
+
+    def warm_up(self, wait: bool = True) -> None:
+        """Start the scoring workers now (each loads this model once) for bulk scoring that follows."""
+        if self.path is not None:
+            warm_pool(str(self.path), wait=wait)
 
     def predict(self, transcripts: Sequence[str]) -> list[Prediction]:
         return predictions_from_proba(self.predict_proba(transcripts), self.labels, self.review_threshold)
@@ -98,9 +110,10 @@ class BaselineClassifier:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         joblib.dump({"pipeline": self.pipeline, "text_prep": self.text_prep}, path)
+        self.path = path.resolve()
         return path
 
     @classmethod
     def load(cls, path: str | Path, review_threshold: float, version: str) -> BaselineClassifier:
         data = joblib.load(path)
-        return cls(data["pipeline"], data["text_prep"], review_threshold, version)
+        return cls(data["pipeline"], data["text_prep"], review_threshold, version, Path(path).resolve())

@@ -1,8 +1,11 @@
-"""Prepared text plus jieba words for many calls, spread over worker processes when it pays.
+"""Prepared text plus jieba words for many calls, and baseline scoring, spread over worker processes.
 
-Both steps are pure Python (``pipeline.text``), so at nightly volumes they, not
-the linear model, bound the baseline's throughput; one long-lived pool of
-processes (spawned once per process, reused by every later call) uses all cores.
+Text preparation and sklearn's vocabulary lookups are pure Python, so at
+nightly volumes they, not the linear algebra, bound the baseline's throughput.
+One long-lived pool of processes (spawned once per process, reused by every
+later call) uses all cores. Given the path of a saved baseline, each worker
+loads the model once in its initializer and scores whole chunks itself, so only
+texts go out and probability rows come back.
 """
 
 from __future__ import annotations
@@ -11,19 +14,26 @@ import atexit
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+
+import joblib
+import numpy as np
 
 from pipeline import text as ptext
 
 log = logging.getLogger(__name__)
 
-PARALLEL_MIN = 2000
+PARALLEL_MIN = 1000
 Doc = tuple[str, list[str]]
 
 _POOL: ProcessPoolExecutor | None = None
-_POOL_WORKERS = 0
+_POOL_KEY: tuple[int, str | None] | None = None
+_WORKER_MODEL = None
+_LOCK = threading.Lock()
 
 
 def _docs(texts: Sequence[str], max_chars: int | None) -> list[Doc]:
@@ -34,26 +44,43 @@ def _docs(texts: Sequence[str], max_chars: int | None) -> list[Doc]:
     return out
 
 
-def _warm() -> None:
+def _proba(texts: Sequence[str], max_chars: int | None) -> np.ndarray:
+    """Runs in a worker: the worker's own copy of the pipeline scores one chunk."""
+    return _WORKER_MODEL.predict_proba(_docs(texts, max_chars))
+
+
+def _init_worker(model_path: str | None) -> None:
+    global _WORKER_MODEL
     ptext.tokenize("预热分词器", clean=False)
+    if model_path:
+        _WORKER_MODEL = joblib.load(model_path)["pipeline"]
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
-    global _POOL, _POOL_WORKERS
-    if _POOL is None or _POOL_WORKERS != workers:
-        shutdown()
-        context = multiprocessing.get_context("spawn")
-        _POOL = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm)
-        _POOL_WORKERS = workers
-    return _POOL
+def _pool(workers: int, model_path: str | None) -> ProcessPoolExecutor:
+    """The shared pool; the nightly flow's partition threads all submit to this one."""
+    global _POOL, _POOL_KEY
+    with _LOCK:
+        if _POOL is None or _POOL_KEY != (workers, model_path):
+            _shutdown_locked()
+            context = multiprocessing.get_context("spawn")
+            _POOL = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(model_path,)
+            )
+            _POOL_KEY = (workers, model_path)
+        return _POOL
+
+
+def _shutdown_locked() -> None:
+    global _POOL, _POOL_KEY
+    if _POOL is not None:
+        _POOL.shutdown(cancel_futures=True)
+        _POOL, _POOL_KEY = None, None
 
 
 def shutdown() -> None:
     """Stop the worker pool (also registered to run at exit)."""
-    global _POOL
-    if _POOL is not None:
-        _POOL.shutdown(cancel_futures=True)
-        _POOL = None
+    with _LOCK:
+        _shutdown_locked()
 
 
 atexit.register(shutdown)
@@ -63,21 +90,71 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _in_process(texts: Sequence[str], workers: int) -> bool:
+    # daemonic processes (e.g. Dask workers) may not start children: they run in-process
+    return workers <= 1 or len(texts) < PARALLEL_MIN or multiprocessing.current_process().daemon
+
+
+def _chunks(texts: list[str], workers: int) -> list[list[str]]:
+    size = max(250, len(texts) // (workers * 4) + 1)
+    return [texts[i : i + size] for i in range(0, len(texts), size)]
+
+
+def _ready() -> int:
+    """A no-op that keeps its worker busy briefly, so each warm-up task lands on a different worker."""
+    time.sleep(0.25)
+    return os.getpid()
+
+
+def warm_pool(model_path: str | None, workers: int | None = None, wait: bool = True) -> None:
+    """Start the workers (each loads the model in its initializer) before the first big batch needs them."""
+    workers = workers or default_workers()
+    if workers <= 1 or multiprocessing.current_process().daemon:
+        return
+    try:
+        futures = [_pool(workers, model_path).submit(_ready) for _ in range(workers)]
+        if wait:
+            for future in futures:
+                future.result()
+    except (BrokenProcessPool, OSError) as err:
+        log.warning("worker pool unavailable (%s); batches will be scored in-process", err)
+        shutdown()
+
+
 def featurize(texts: Sequence[str], max_chars: int | None, workers: int | None = None) -> list[Doc]:
     """(prepared text, words) per text, in order; ``max_chars=None`` means texts are already prepared."""
     texts = list(texts)
     workers = workers or default_workers()
-    # daemonic processes (e.g. Dask workers) may not start children: they run in-process
-    if workers <= 1 or len(texts) < PARALLEL_MIN or multiprocessing.current_process().daemon:
+    if _in_process(texts, workers):
         return _docs(texts, max_chars)
-    chunk = max(250, len(texts) // (workers * 4) + 1)
-    parts = [texts[i : i + chunk] for i in range(0, len(texts), chunk)]
+    parts = _chunks(texts, workers)
     out: list[Doc] = []
     try:
-        for docs in _pool(workers).map(_docs, parts, [max_chars] * len(parts)):
+        for docs in _pool(workers, None).map(_docs, parts, [max_chars] * len(parts)):
             out.extend(docs)
     except (BrokenProcessPool, OSError) as err:
         log.warning("worker pool unavailable (%s); featurizing in-process", err)
         shutdown()
         return _docs(texts, max_chars)
     return out
+
+
+def predict_proba_parallel(
+    pipeline, model_path: str, texts: Sequence[str], max_chars: int | None, workers: int | None = None
+) -> np.ndarray:
+    """Class probabilities of a saved baseline for many texts, scored inside the worker processes.
+
+    ``pipeline`` is this process's copy of the model at ``model_path``; it scores
+    small batches here and everything when no worker pool can run.
+    """
+    texts = list(texts)
+    workers = workers or default_workers()
+    if _in_process(texts, workers):
+        return pipeline.predict_proba(_docs(texts, max_chars))
+    parts = _chunks(texts, workers)
+    try:
+        return np.vstack(list(_pool(workers, model_path).map(_proba, parts, [max_chars] * len(parts))))
+    except (BrokenProcessPool, OSError) as err:
+        log.warning("worker pool unavailable (%s); scoring in-process", err)
+        shutdown()
+        return pipeline.predict_proba(_docs(texts, max_chars))

@@ -14,12 +14,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import jieba
 import torch
 from tqdm.auto import tqdm
 from transformers import BertConfig, BertForMaskedLM, BertTokenizer, get_linear_schedule_with_warmup
 
 from models.vocab import build_vocab, jieba_words, write_vocab
+from pipeline.text import get_tokenizer
+
+COLLAPSED_SPREAD = 0.1
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,11 @@ class PretrainConfig:
     heads: int = 4
     intermediate: int = 1024
     max_len: int = 128
-    steps: int = 300
+    steps: int = 3000
     batch_size: int = 32
-    lr: float = 1e-3
-    warmup_ratio: float = 0.06
+    lr: float = 5e-4
+    warmup_ratio: float = 0.1
+    check_every: int = 500
     mask_prob: float = 0.15
     max_texts: int = 60_000
     dictionary_fraction: float = 0.1
@@ -43,7 +46,7 @@ class PretrainConfig:
 
 
 PRETRAIN_PRESETS: dict[str, PretrainConfig] = {
-    "quick": PretrainConfig(steps=40, batch_size=16, lr=1e-3, max_texts=4000),
+    "quick": PretrainConfig(steps=40, batch_size=16, lr=1e-3, max_texts=4000, check_every=20),
     "default": PretrainConfig(),
 }
 
@@ -70,7 +73,7 @@ def word_ids_for(text: str, offsets: Sequence[tuple[int, int]]) -> list[int]:
     """For each token (by character offsets) the index of the jieba word it belongs to; -1 for specials."""
     owner: list[int] = [0] * len(text)
     pos = 0
-    for i, word in enumerate(jieba.lcut(text, HMM=False)):
+    for i, word in enumerate(get_tokenizer().cut(text, False)):
         for k in range(pos, min(pos + len(word), len(text))):
             owner[k] = i
         pos += len(word)
@@ -130,6 +133,23 @@ def masked_lm_loss(
     return torch.nn.functional.cross_entropy(logits, labels[picked])
 
 
+def representation_spread(bert: torch.nn.Module, tokenizer: BertTokenizer, texts: Sequence[str]) -> float:
+    """Mean spread of the top layer's vectors across the tokens of one text (0.5+ for a usable base).
+
+    An MLM model that has only learned character frequencies maps every token to
+    nearly the same vector (spread ~0.02); fine-tuning cannot climb out of that.
+    ``bert`` is the encoder (``model.bert`` of any BERT head model).
+    """
+    enc = tokenizer(list(texts), truncation=True, max_length=64, padding=True, return_tensors="pt")
+    was_training = bert.training
+    bert.eval()
+    with torch.inference_mode():
+        hidden = bert(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+    bert.train(was_training)
+    mask = enc["attention_mask"].bool()
+    return float(torch.stack([h[m].std(dim=0).mean() for h, m in zip(hidden, mask, strict=True)]).mean())
+
+
 def pretrain(
     texts: Sequence[str],
     out_dir: str | Path,
@@ -178,8 +198,11 @@ def pretrain(
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(cfg.steps * cfg.warmup_ratio), cfg.steps)
 
-    bar = tqdm(range(cfg.steps), desc="MLM 预训练", disable=not progress)
-    for _ in bar:
+    probe = [t for t in texts[:64] if len(t) > 8][:32] or texts[:32]
+    spread = representation_spread(model.bert, tokenizer, probe)
+    history: list[dict[str, float]] = []
+    bar = tqdm(range(1, cfg.steps + 1), desc="MLM 预训练", disable=not progress)
+    for step in bar:
         batch = rng.sample(examples, min(cfg.batch_size, len(examples)))
         width = max(len(ids) for ids, _ in batch)
         ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
@@ -194,9 +217,17 @@ def pretrain(
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        if step % cfg.check_every == 0 or step == cfg.steps:
+            spread = representation_spread(model.bert, tokenizer, probe)
+            history.append({"step": step, "loss": round(loss.item(), 4), "spread": round(spread, 4)})
+        bar.set_postfix(loss=f"{loss.item():.3f}", spread=f"{spread:.3f}")
 
-    model.config.update({"complaints_pretrain": asdict(cfg)})
+    if spread < COLLAPSED_SPREAD:
+        print(
+            f"警告：预训练结束时顶层离散度 {spread:.3f} < {COLLAPSED_SPREAD}，表示尚未学到上下文"
+            "（步数太少或学习率过高）；微调会重新初始化权重。请加大 --steps 后重跑。"
+        )
+    model.config.update({"complaints_pretrain": asdict(cfg), "complaints_pretrain_history": history})
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return out

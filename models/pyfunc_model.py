@@ -25,7 +25,8 @@ def load_from_artifacts(artifacts: dict[str, str], version: str = "unregistered"
     offline_environment()
     meta = json.loads(Path(artifacts["meta"]).read_text(encoding="utf-8"))
     text_prep = TextPrep.load(artifacts["text_prep"])
-    threshold = classifier_settings().review_threshold
+    settings = classifier_settings()
+    threshold = settings.review_threshold
     if meta["kind"] == "baseline":
         from models.baseline import BaselineClassifier
 
@@ -40,6 +41,7 @@ def load_from_artifacts(artifacts: dict[str, str], version: str = "unregistered"
         review_threshold=threshold,
         max_len=int(meta["max_len"]),
         version=version,
+        threads=settings.onnx_threads or None,
     )
 
 

@@ -12,13 +12,18 @@ DEFAULT_BASE_NAME = "bert-zh-compact"
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    """Review threshold, promotion margin and input length shared by training and scoring."""
+    """Review threshold, promotion margin and input length shared by training and scoring.
+
+    ``onnx_threads``: how many single-threaded ONNX Runtime runs a loaded transformer keeps going at
+    once (0: one per core).
+    """
 
     review_threshold: float = 0.6
     gate_margin: float = 0.0
     max_chars: int = 256
     registered_name: str = CLASSIFIER_NAME
     experiment: str = "complaint-classifier"
+    onnx_threads: int = 0
 
 
 def classifier_settings() -> ClassifierSettings:
@@ -31,6 +36,7 @@ def classifier_settings() -> ClassifierSettings:
         max_chars=int(raw.get("max_chars", base.max_chars)),
         registered_name=str(raw.get("registered_name", base.registered_name)),
         experiment=str(raw.get("experiment", base.experiment)),
+        onnx_threads=int(raw.get("onnx_threads", base.onnx_threads)),
     )
 
 

@@ -27,7 +27,7 @@ from transformers.utils import logging as hf_logging
 
 from models.onnx_classifier import OnnxClassifier
 from models.onnx_export import MIN_AGREEMENT, check_agreement, export_onnx, quantize_int8
-from models.pretrain import pretrain, pretrain_config
+from models.pretrain import COLLAPSED_SPREAD, pretrain, pretrain_config, representation_spread
 from models.settings import classifier_settings, default_base_dir
 from models.text_prep import TextPrep, augmented
 from models.torch_classifier import TorchClassifier
@@ -53,7 +53,7 @@ class FinetuneConfig:
     val_limit: int = 2000
     warmup_ratio: float = 0.06
     weight_decay: float = 0.01
-    min_base_spread: float = 0.1
+    min_base_spread: float = COLLAPSED_SPREAD
     threads: int = 0
     min_agreement: float = MIN_AGREEMENT
     seed: int = 11
@@ -161,25 +161,6 @@ def _collate(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     return ids, attention
 
 
-def _last_layer_spread(
-    model: BertForSequenceClassification, tokenizer: BertTokenizer, texts: list[str]
-) -> float:
-    """Mean spread of the top layer's vectors across tokens of one text (about 0.5+ for a usable base).
-
-    A briefly pretrained MLM base (a few hundred steps) has only learned character
-    frequencies: every token maps to nearly the same vector (spread ~0.02) and
-    fine-tuning cannot climb out of that, even with fresh upper layers.
-    """
-    enc = tokenizer(texts, truncation=True, max_length=64, padding=True, return_tensors="pt")
-    model.eval()
-    with torch.inference_mode():
-        hidden = model.bert(
-            input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
-        ).last_hidden_state
-    mask = enc["attention_mask"].bool()
-    return float(torch.stack([h[m].std(dim=0).mean() for h, m in zip(hidden, mask, strict=True)]).mean())
-
-
 def _param_groups(model: BertForSequenceClassification, cfg: FinetuneConfig) -> list[dict[str, object]]:
     """Weight decay on weight matrices only, the usual BERT recipe: LayerNorm gains and biases are not decayed."""
     decay = [p for p in model.parameters() if p.ndim > 1]
@@ -238,7 +219,7 @@ def train_transformer(
         )
     except (OSError, ValueError) as exc:
         raise BaseModelError(f"无法从 {base_dir} 加载 BERT 模型: {str(exc).splitlines()[0]}") from exc
-    spread = _last_layer_spread(model, tokenizer, train_texts[:32])
+    spread = representation_spread(model.bert, tokenizer, train_texts[:32])
     if spread < cfg.min_base_spread:
         # a collapsed base is worse than none: keep its vocabulary and shape, start the weights afresh
         print(f"基础模型表示已坍缩（顶层离散度 {spread:.3f}），保留词表与结构，权重重新初始化")

@@ -49,3 +49,15 @@ def predictions_from_proba(
             )
         )
     return out
+
+
+def warm_up(classifier: object, wait: bool = True) -> None:
+    """Start a classifier's scoring workers before bulk work, where it has any.
+
+    The baseline scores in worker processes that each load the model (about two
+    seconds); starting them while the export is read keeps that off the clock.
+    ONNX and PyTorch models score in-process and have nothing to start.
+    """
+    hook = getattr(classifier, "warm_up", None)
+    if callable(hook):
+        hook(wait=wait)

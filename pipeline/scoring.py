@@ -67,6 +67,8 @@ class ClassifiedCall:
     probabilities: dict[str, float]
     needs_review: bool
     classifier_version: str
+    signals: TextSignals | None = None
+    masked_transcript: str | None = None
 
 
 @dataclass
@@ -102,9 +104,14 @@ class ScoreSummary:
 
 
 def classify_records(
-    records: Sequence[CallRecord], classifier: ClassifierLike, batch_size: int = 256
+    records: Sequence[CallRecord], classifier: ClassifierLike, batch_size: int = 2000
 ) -> list[ClassifiedCall]:
-    """Predict the category of every record (batched); safe to run per partition."""
+    """Predict the category of every record (batched); safe to run per partition.
+
+    The per-call text work of the risk step (keyword signals, masked transcript)
+    is done here too: this step runs per partition, in parallel, while the risk
+    step has to see the whole night at once.
+    """
     out: list[ClassifiedCall] = []
     version = str(getattr(classifier, "version", "unknown"))
     for start in range(0, len(records), batch_size):
@@ -119,6 +126,8 @@ def classify_records(
                     probabilities={k: float(v) for k, v in pred.probabilities.items()},
                     needs_review=bool(pred.needs_review),
                     classifier_version=version,
+                    signals=text_signals(record.transcript),
+                    masked_transcript=mask_pii(record.transcript),
                 )
             )
     return out
@@ -259,7 +268,7 @@ def assess_and_store(
         keys = {c.record.call_id: customer_hash(c.record.customer_key) for c in fresh}
         views = [call_view(c.record, c.category, keys[c.record.call_id]) for c in fresh]
         history = load_history(session, views, config)
-    signals = [text_signals(v.transcript) for v in views]
+    signals = [c.signals or text_signals(v.transcript) for c, v in zip(fresh, views, strict=True)]
     features = [history.features(v, s) for v, s in zip(views, signals, strict=True)]
     probabilities = (
         np.asarray(risk_model.predict_proba(_feature_frame(features)), dtype=float).reshape(-1)
@@ -308,7 +317,9 @@ def _new_call(
         area=record.area,
         channel=record.channel,
         duration_s=record.duration_s,
-        transcript=mask_pii(record.transcript),
+        transcript=item.masked_transcript
+        if item.masked_transcript is not None
+        else mask_pii(record.transcript),
         category=item.category,
         confidence=item.confidence,
         probabilities=item.probabilities,
@@ -321,6 +332,19 @@ def _new_call(
         risk_model_version=str(getattr(risk_model, "version", "unknown")),
         scored_at=now,
     )
+
+
+def _attach(session: Session, call: Call, history: History, config: RiskConfig, now: datetime) -> Slip | None:
+    """``record_call``, skipped for a no-risk call on a problem that has no slip at all.
+
+    Most calls of a night are such calls; history already holds every slip of
+    these customers (loaded at the start, updated as slips are issued), so the
+    per-call slip lookup, and the flush it forces, is only paid where a slip
+    exists or may be issued.
+    """
+    if call.risk_level == "none" and history.slip(call.customer_key, call.category) is None:
+        return None
+    return record_call(session, call, call.night, now=now, config=config)
 
 
 def _store_chunk(
@@ -338,7 +362,7 @@ def _store_chunk(
         for pending in chunk:
             call = _new_call(pending, risk_model, night, config, now, history)
             session.add(call)
-            slip = record_call(session, call, call.night, now=now, config=config)
+            slip = _attach(session, call, history, config, now)
             if slip is not None:
                 history.set_slip(slip.customer_key, slip.category, slip_state(slip))
             calls.append(call)
@@ -366,7 +390,7 @@ def _store_one(
             call = _new_call(pending, risk_model, night, config, now, history)
             session.add(call)
             try:
-                slip = record_call(session, call, call.night, now=now, config=config)
+                slip = _attach(session, call, history, config, now)
                 session.commit()
             except IntegrityError:
                 session.rollback()

@@ -143,8 +143,8 @@ def make_night():
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
-    """One temporary Prefect server for the whole session (60 s: slow machines need it)."""
-    with prefect_test_harness(server_startup_timeout=60):
+    """One temporary Prefect server for the whole session (180 s: a loaded 2-core machine needs it)."""
+    with prefect_test_harness(server_startup_timeout=180):
         yield
 
 

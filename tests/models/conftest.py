@@ -118,7 +118,9 @@ def tiny_pretrain_config():
 def tiny_finetune_config():
     from models.transformer_training import FinetuneConfig
 
-    # 0: fine-tune from the tiny base whatever its spread, so these tests stay on the pretrained-base path
+    # min_base_spread 0: fine-tune from the tiny base whatever its spread, so these tests stay on the
+    # pretrained-base path. min_agreement 0.98: the tiny split has about 80 validation calls, where one
+    # near-tie flipped by int8 rounding is already 1.25 %; the default model is held to 99 %.
     return FinetuneConfig(
         epochs=20,
         lr=1e-3,
@@ -128,6 +130,7 @@ def tiny_finetune_config():
         eval_steps=60,
         patience=5,
         min_base_spread=0.0,
+        min_agreement=0.98,
     )
 
 

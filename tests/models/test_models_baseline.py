@@ -53,3 +53,23 @@ def test_baseline_run_is_logged_and_registered(baseline_champion):
     assert "evaluation/confusion_simulated.png" in artifacts
     assert "evaluation/reliability_independent.png" in artifacts
     assert baseline_champion.gate is not None
+
+
+def test_saved_baseline_scores_in_workers_like_in_process(tiny_data, tmp_path):
+    from models.featurize import shutdown
+
+    df = load_labeled_texts(tiny_data["train"])
+    prep = TextPrep(max_chars=256)
+    texts, labels = augmented(df, prep)
+    clf = BaselineClassifier.fit(texts, labels, prep, review_threshold=0.6)
+    calls = [text + f"，第{i}次打电话了" for i in range(450) for text in CLEAR.values()]
+    in_process = clf.predict_proba(calls)
+    clf.save(tmp_path / "baseline.joblib")
+    loaded = BaselineClassifier.load(tmp_path / "baseline.joblib", 0.6, "baseline/test")
+    try:
+        in_workers = loaded.predict_proba(calls)
+    finally:
+        shutdown()
+    assert in_workers.shape == (len(calls), 5)
+    assert np.allclose(in_workers, in_process, atol=1e-9)
+    assert [p.category for p in loaded.predict(list(CLEAR.values()))] == list(CLEAR)

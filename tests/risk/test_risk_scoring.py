@@ -136,3 +136,42 @@ def test_score_export_writes_output_and_quarantines_bad_rows(db_url, tmp_path, t
         rows = session.scalars(select(QuarantinedRow)).all()
         assert len(rows) == 1 and rows[0].raw["phone"] == "138****5679"
     engine.dispose()
+
+
+def test_calm_call_joins_an_open_slip_and_skips_the_lookup_without_one(factory, new_call):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event
+
+    from pipeline.features import History
+    from pipeline.risk.config import load_risk_config
+    from pipeline.scoring import _attach, slip_state
+
+    config = load_risk_config({})
+    now = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    history = History(config)
+    with factory() as session:
+        first = new_call("A1")
+        session.add(first)
+        slip = _attach(session, first, history, config, now)
+        session.commit()
+        assert slip is not None and slip.call_count == 1
+        history.set_slip(slip.customer_key, slip.category, slip_state(slip))
+
+        calm = new_call("A2", level="none", score=0.01, reasons=[])
+        session.add(calm)
+        assert _attach(session, calm, history, config, now) is slip
+        session.commit()
+        assert slip.call_count == 2 and calm.slip is slip
+
+        statements: list[str] = []
+        engine = session.get_bind()
+        listener = lambda *args: statements.append(str(args[2]))  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            other = new_call("B1", customer="5300000009", level="none", score=0.01, reasons=[])
+            session.add(other)
+            assert _attach(session, other, history, config, now) is None
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert not any("slips" in s for s in statements)

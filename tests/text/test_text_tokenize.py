@@ -83,6 +83,33 @@ def test_dedicated_tokenizer_leaves_global_jieba_alone():
 
     assert get_tokenizer() is not jieba.dt
     assert get_tokenizer() is get_tokenizer()
+    tokenize("河尾村变压器跳闸")
+    assert "装表接电" not in jieba.dt.FREQ or jieba.dt.FREQ["装表接电"] == 0
+
+
+def test_rust_and_python_jieba_cut_the_same_words(monkeypatch):
+    from pipeline.text.resources import dict_files
+    from pipeline.text.tokenize import Segmenter, _load_dict
+
+    texts = [
+        "客户：我家这个月店费咋个比上个月多了三百块，阶梯电价是怎么算的",
+        "坐席：您好。客户：村里又调闸了，变压器那边冒烟，抢修的人说好上午来到现在都没来",
+        "光伏并网申请交了两个礼拜，装表接电一直没人联系，低电压空调都开不起来",
+    ]
+    rust, python = Segmenter("rjieba"), Segmenter("jieba")
+    for path in dict_files():
+        _load_dict(rust, path)
+        _load_dict(python, path)
+    for text in texts:
+        for hmm in (True, False):
+            assert rust.cut(text, hmm) == python.cut(text, hmm)
+
+
+def test_unknown_segmenter_is_a_clear_error():
+    from pipeline.text.tokenize import Segmenter
+
+    with pytest.raises(ValueError, match="segmenter"):
+        Segmenter("thulac")
 
 
 def test_tokenize_many_matches_serial_in_processes():
