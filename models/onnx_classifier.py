@@ -30,7 +30,7 @@ class OnnxClassifier:
         review_threshold: float,
         max_len: int,
         version: str = "transformer/unregistered",
-        batch_size: int = 64,
+        batch_size: int = 16,
         threads: int | None = None,
     ) -> None:
         # one single-threaded run per core beats one run spread over all cores: a 256-wide
