@@ -16,9 +16,10 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 import joblib
 import numpy as np
@@ -121,22 +122,32 @@ def warm_pool(model_path: str | None, workers: int | None = None, wait: bool = T
         shutdown()
 
 
-def featurize(texts: Sequence[str], max_chars: int | None, workers: int | None = None) -> list[Doc]:
-    """(prepared text, words) per text, in order; ``max_chars=None`` means texts are already prepared."""
+def _fan_out(
+    work: Callable[[list[str], int | None], Any],
+    local: Callable[[list[str]], Any],
+    texts: Sequence[str],
+    max_chars: int | None,
+    workers: int | None,
+    model_path: str | None,
+) -> list[Any]:
+    """``work`` over chunks in the pool, results in order; ``[local(texts)]`` when a pool does not pay or cannot run."""
     texts = list(texts)
     workers = workers or default_workers()
     if _in_process(texts, workers):
-        return _docs(texts, max_chars)
+        return [local(texts)]
     parts = _chunks(texts, workers)
-    out: list[Doc] = []
     try:
-        for docs in _pool(workers, None).map(_docs, parts, [max_chars] * len(parts)):
-            out.extend(docs)
+        return list(_pool(workers, model_path).map(work, parts, [max_chars] * len(parts)))
     except (BrokenProcessPool, OSError) as err:
-        log.warning("worker pool unavailable (%s); featurizing in-process", err)
+        log.warning("worker pool unavailable (%s); working in-process", err)
         shutdown()
-        return _docs(texts, max_chars)
-    return out
+        return [local(texts)]
+
+
+def featurize(texts: Sequence[str], max_chars: int | None, workers: int | None = None) -> list[Doc]:
+    """(prepared text, words) per text, in order; ``max_chars=None`` means texts are already prepared."""
+    parts = _fan_out(_docs, lambda ts: _docs(ts, max_chars), texts, max_chars, workers, None)
+    return [doc for part in parts for doc in part]
 
 
 def predict_proba_parallel(
@@ -147,14 +158,5 @@ def predict_proba_parallel(
     ``pipeline`` is this process's copy of the model at ``model_path``; it scores
     small batches here and everything when no worker pool can run.
     """
-    texts = list(texts)
-    workers = workers or default_workers()
-    if _in_process(texts, workers):
-        return pipeline.predict_proba(_docs(texts, max_chars))
-    parts = _chunks(texts, workers)
-    try:
-        return np.vstack(list(_pool(workers, model_path).map(_proba, parts, [max_chars] * len(parts))))
-    except (BrokenProcessPool, OSError) as err:
-        log.warning("worker pool unavailable (%s); scoring in-process", err)
-        shutdown()
-        return pipeline.predict_proba(_docs(texts, max_chars))
+    local = lambda ts: pipeline.predict_proba(_docs(ts, max_chars))  # noqa: E731
+    return np.vstack(_fan_out(_proba, local, texts, max_chars, workers, model_path))
