@@ -6,6 +6,7 @@ import os
 
 from mlflow.tracking import MlflowClient
 
+from models.gate import scalar_decision
 from models.registry import alias_version, champion_exists, load_classifier, register_and_gate
 from models.training import train_classifier
 
@@ -14,13 +15,13 @@ def test_gate_promotes_better_and_refuses_worse(baseline_champion):
     name = "gate-test"
     uri, run = baseline_champion.model_uri, baseline_champion.run_id
     assert not champion_exists(name)
-    first = register_and_gate(name, uri, run, 0.80, None, 0.0)
+    first = register_and_gate(name, uri, run, scalar_decision(0.80, None))
     assert first.promoted and champion_exists(name)
-    worse = register_and_gate(name, uri, run, 0.70, 0.80, 0.0)
+    worse = register_and_gate(name, uri, run, scalar_decision(0.70, 0.80))
     assert not worse.promoted
     assert alias_version(name, "champion") == first.version
     assert alias_version(name, "challenger") == worse.version
-    within_margin = register_and_gate(name, uri, run, 0.79, 0.80, 0.02)
+    within_margin = register_and_gate(name, uri, run, scalar_decision(0.79, 0.80, 0.02))
     assert within_margin.promoted and alias_version(name, "champion") == within_margin.version
     tags = MlflowClient().get_model_version(name, worse.version).tags
     assert tags["gate"] == "refused" and float(tags["candidate_score"]) == 0.70
