@@ -80,6 +80,8 @@ class BaselineClassifier:
     """A fitted pipeline with its label order, text preparation and review threshold."""
 
     kind = "baseline"
+    # fitted on dev at training time (models.calibration); 1.0 leaves probabilities as the model gives them
+    temperature: float = 1.0
 
     def __init__(
         self,
@@ -127,7 +129,9 @@ class BaselineClassifier:
             warm_pool(str(self.path), wait=wait)
 
     def predict(self, transcripts: Sequence[str]) -> list[Prediction]:
-        return predictions_from_proba(self.predict_proba(transcripts), self.labels, self.review_threshold)
+        return predictions_from_proba(
+            self.predict_proba(transcripts), self.labels, self.review_threshold, self.temperature
+        )
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)

@@ -30,10 +30,12 @@ def load_from_artifacts(artifacts: dict[str, str], version: str = "unregistered"
     if meta["kind"] == "baseline":
         from models.baseline import BaselineClassifier
 
-        return BaselineClassifier.load(artifacts["baseline"], threshold, version)
+        clf = BaselineClassifier.load(artifacts["baseline"], threshold, version)
+        clf.temperature = float(meta.get("temperature", 1.0))
+        return clf
     from models.onnx_classifier import OnnxClassifier
 
-    return OnnxClassifier(
+    clf = OnnxClassifier(
         onnx_path=artifacts["onnx"],
         tokenizer_dir=artifacts["tokenizer"],
         labels=meta["labels"],
@@ -43,6 +45,8 @@ def load_from_artifacts(artifacts: dict[str, str], version: str = "unregistered"
         version=version,
         threads=settings.onnx_threads or None,
     )
+    clf.temperature = float(meta.get("temperature", 1.0))
+    return clf
 
 
 class ComplaintClassifierModel(mlflow.pyfunc.PythonModel):

@@ -21,6 +21,7 @@ import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.model_selection import train_test_split
 
+from models.calibration import fit_temperature
 from models.data import eval_sets, fingerprint, load_labeled_texts
 from models.evaluation import EvalReport, evaluate_classifier, format_table, plot_confusion, plot_reliability
 from models.gate import GateDecision, decide
@@ -201,7 +202,13 @@ def train_classifier(
 
         mlflow.log_param("model_max_chars", text_prep.max_chars)
         decision_set = GATE_SET if GATE_SET in frozen else "val"
-        review = choose_review(clf, frozen.get(GATE_SET, val))
+        decision_df = frozen.get(GATE_SET, val)
+        clf.temperature = 1.0
+        clf.temperature = meta["temperature"] = fit_temperature(
+            clf.predict_proba(decision_df["transcript"].tolist()), decision_df["category"].tolist(), clf.labels
+        )
+        mlflow.log_param("temperature_dev", clf.temperature)
+        review = choose_review(clf, decision_df)
         meta["review_threshold"] = review.threshold
         mlflow.log_params({"review_threshold_chosen": review.threshold, "review_chosen_on": decision_set})
         mlflow.log_text(review.summary(), "evaluation/review_threshold.txt")

@@ -113,3 +113,22 @@ def test_ties_at_the_threshold_are_not_flagged_beyond_the_budget() -> None:
     confidence = [0.5] * 10
     choice = choose_threshold(confidence, [False] * 10)
     assert choice.review_share == 0.0
+
+
+def test_temperature_fitted_on_overconfident_predictions_softens_them() -> None:
+    import numpy as np
+
+    from models.calibration import apply_temperature, fit_temperature
+
+    rng = np.random.default_rng(0)
+    truth_idx = rng.integers(0, 5, size=400)
+    proba = np.full((400, 5), 0.01)
+    predicted = np.where(rng.random(400) < 0.7, truth_idx, (truth_idx + 1) % 5)  # 70% right ...
+    proba[np.arange(400), predicted] = 0.96  # ... but 96% sure
+    truth = [LABELS[i] for i in truth_idx]
+    t = fit_temperature(proba, truth, LABELS)
+    assert t > 1.5
+    softened = apply_temperature(proba, t)
+    assert abs(softened.max(axis=1).mean() - 0.7) < 0.05
+    assert (softened.argmax(axis=1) == proba.argmax(axis=1)).all()
+    assert np.allclose(apply_temperature(proba, 1.0), proba)
