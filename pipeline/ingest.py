@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.records import LABEL_FIELDS, REQUIRED_FIELDS, CallRecord
-from pipeline.validation import Limits, RowError, as_text, reason_text, validate_row
+from pipeline.validation import Limits, RowError, as_text, parse_time, reason_text, validate_row
 
 EXPORT_SUFFIXES: tuple[str, ...] = (".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
 
@@ -55,7 +55,14 @@ csv.field_size_limit(16 * 1024 * 1024)
 
 
 class IngestError(Exception):
-    """The input cannot be read at all; the message is one line, in Chinese, fit for the CLI."""
+    """The input cannot be read at all; the message is one line, in Chinese, fit for the CLI.
+
+    ``code`` names the reason when a whole file of a night folder is quarantined.
+    """
+
+    def __init__(self, message: str, code: str = "bad_file") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -242,36 +249,113 @@ def decode_export(data: bytes, path: Path | str = "") -> str:
     raise IngestError(f"无法识别文件编码 (支持 UTF-8、UTF-8 BOM、GB18030/GBK): {path}")
 
 
-def _csv_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
-    text = decode_export(_read_bytes(path), path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _physical_lines(text: str) -> list[str]:
+    """Lines split on ``\n`` only (kept), so ``\r`` or U+2028 inside a transcript stay in their line."""
+    lines = text.split("\n")
+    out = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+class _RecordStart:
+    """Whether a physical line looks like the first line of a record: enough fields, an id, a call time.
+
+    A transcript line inside a quoted field almost never has that many commas *and* a
+    parseable time in the call-time column; a line swallowed by an unbalanced quote does.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self.width = len(names)
+        self.id_index = names.index("call_id") if "call_id" in names else None
+        self.time_index = names.index("call_time") if "call_time" in names else None
+
+    def __call__(self, line: str) -> bool:
+        need = self.time_index if self.time_index is not None else self.width - 1
+        if line.count(",") < need:
+            return False
+        try:
+            fields = next(csv.reader([line]))
+        except (csv.Error, StopIteration):
+            return False
+        if self.time_index is None:
+            return len(fields) == self.width
+        if len(fields) <= self.time_index:
+            return False
+        if self.id_index is not None and not fields[self.id_index].strip():
+            return False
+        try:
+            parse_time(fields[self.time_index])
+        except (ValueError, OverflowError):
+            return False
+        return True
+
+
+def _broken_row(number: int, names: list[str], lines: list[str], code: str) -> _RawRow:
     try:
-        header = next(reader)
+        first = next(csv.reader([lines[0]]))
+    except (csv.Error, StopIteration):
+        first = lines[0].rstrip("\r\n").split(",")
+    data: dict[str, Any] = dict(zip(names, first, strict=False))
+    data["_raw_line"] = "".join(lines)[:2000]
+    return _RawRow(number, data, code)
+
+
+def _csv_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
+    """Records of a CSV file, each one its own row even when a quote is left open.
+
+    The standard reader lets an unbalanced quote run into the next record and
+    swallow it. Every record that spans several physical lines is therefore
+    checked: when one of its continuation lines is itself the start of a record,
+    the lines before it are quarantined as one broken row (``bad_csv_quote``)
+    and reading restarts at that line. A line the reader refuses is quarantined
+    alone and reading goes on after it.
+    """
+    text = decode_export(_read_bytes(path), path)
+    lines = _physical_lines(text)
+    try:
+        header = next(csv.reader(lines[:1]))
     except StopIteration:
-        raise IngestError(f"文件为空: {path}") from None
+        raise IngestError(f"文件为空: {path}", "empty_file") from None
     except csv.Error as err:
-        raise IngestError(f"CSV 表头无法解析 ({err}): {path}") from None
+        raise IngestError(f"CSV 表头无法解析 ({err}): {path}", "bad_header") from None
     names = [_canonical(name) for name in header]
     _check_columns(path, names, required)
-    rows: list[_RawRow] = []
+    starts = _RecordStart(names)
     width = len(names)
+    rows: list[_RawRow] = []
     number = 0
-    while True:
+    pos = 1
+    while pos < len(lines):
+        reader = csv.reader(itertools.islice(lines, pos, None))
+        consumed = 0
+        restart: int | None = None
         try:
-            values = next(reader)
-        except StopIteration:
+            for values in reader:
+                begin, end = pos + consumed, pos + reader.line_num
+                consumed = reader.line_num
+                if not values or (len(values) == 1 and not values[0].strip()):
+                    continue
+                number += 1
+                cut = next((k for k in range(begin + 1, end) if starts(lines[k])), None)
+                if cut is not None:
+                    rows.append(_broken_row(number, names, lines[begin:cut], "bad_csv_quote"))
+                    restart = cut
+                    break
+                if len(values) != width:
+                    data: dict[str, Any] = dict(zip(names, values, strict=False))
+                    data["_raw_line"] = ",".join(values)[:2000]
+                    rows.append(_RawRow(number, data, "bad_csv_row"))
+                    continue
+                rows.append(_RawRow(number, dict(zip(names, values, strict=True))))
+        except csv.Error:
+            number += 1
+            bad_end = pos + max(reader.line_num, consumed + 1)
+            rows.append(_broken_row(number, names, lines[pos + consumed : bad_end], "bad_csv_row"))
+            restart = bad_end
+        if restart is None:
             break
-        except csv.Error as err:
-            raise IngestError(f"CSV 无法解析 (第 {reader.line_num} 行附近: {err}): {path}") from None
-        if not values or (len(values) == 1 and not values[0].strip()):
-            continue
-        number += 1
-        if len(values) != width:
-            data: dict[str, Any] = dict(zip(names, values, strict=False))
-            data["_raw_line"] = ",".join(values)
-            rows.append(_RawRow(number, data, "bad_csv_row"))
-            continue
-        rows.append(_RawRow(number, dict(zip(names, values, strict=True))))
+        pos = restart
     return rows
 
 

@@ -31,6 +31,7 @@ REASONS: dict[str, str] = {
     "duplicate_call_id": "工单编号在本批数据中重复",
     "known_call_id": "工单编号已在以前的批次中出现",
     "bad_csv_row": "CSV 行的列数与表头不符",
+    "bad_csv_quote": "CSV 行的引号不成对（本行单独隔离，下一行照常读取）",
     "bad_json": "JSON 行无法解析",
 }
 
