@@ -443,7 +443,9 @@ def _json_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
         try:
             items = json.loads(stripped)
         except json.JSONDecodeError as err:
-            raise IngestError(f"JSON 无法解析 ({err.msg}, 第 {err.lineno} 行): {path}", "bad_json_file") from None
+            raise IngestError(
+                f"JSON 无法解析 ({err.msg}, 第 {err.lineno} 行): {path}", "bad_json_file"
+            ) from None
         lines: Iterable[tuple[int, Any]] = enumerate(items, start=1)
     else:
         lines = ((i, line) for i, line in enumerate((ln for ln in text.splitlines() if ln.strip()), start=1))
@@ -482,7 +484,15 @@ def _parquet_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
     return [_RawRow(i, row) for i, row in enumerate(table.to_pylist(), start=1)]
 
 
-OPERATOR_FIELDS: tuple[str, ...] = ("call_time", "phone", "customer_id", "unit", "area", "channel", "duration_s")
+OPERATOR_FIELDS: tuple[str, ...] = (
+    "call_time",
+    "phone",
+    "customer_id",
+    "unit",
+    "area",
+    "channel",
+    "duration_s",
+)
 """Fields of a quarantined row an operator sees besides where it is and why; extra columns are dropped."""
 EXCERPT_CHARS = 120
 
@@ -554,7 +564,9 @@ def write_quarantine(rows: Iterable[QuarantinedRow], path: str | Path) -> Path:
         writer.writerow([*meta, *(f"raw_{k}" for k in keys)])
         for view in views:
             values = [view[key] for key in meta]
-            writer.writerow([*("" if v is None else v for v in values), *(view["fields"].get(k, "") for k in keys)])
+            writer.writerow(
+                [*("" if v is None else v for v in values), *(view["fields"].get(k, "") for k in keys)]
+            )
     return path
 
 

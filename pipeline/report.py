@@ -127,7 +127,11 @@ def summary_markdown(summary: NightSummary) -> str:
         + "，".join(f"{RISK_LEVEL_ZH[lv]} {n}" for lv, n in levels.items())
         + f"（共 {sum(levels.values())}）",
         "",
-        *(["## 行数核对（读入 = 入库 + 已入库 + 隔离 + 重复）", "", summary.identity, ""] if summary.identity else []),
+        *(
+            ["## 行数核对（读入 = 入库 + 已入库 + 隔离 + 重复）", "", summary.identity, ""]
+            if summary.identity
+            else []
+        ),
         *([*(f"- {note}" for note in summary.notes), ""] if summary.notes else []),
         "## 各单位来电类别",
         "",

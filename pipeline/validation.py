@@ -222,7 +222,11 @@ def _check_types(row: dict[str, Any]) -> None:
         if isinstance(value, float) and math.isnan(value):
             continue
         kind = "二进制" if isinstance(value, bytes | bytearray | memoryview) else type(value).__name__
-        hint = "，数值会丢失前导零" if isinstance(value, int | float) and name in ("customer_id", "phone", "call_id") else ""
+        hint = (
+            "，数值会丢失前导零"
+            if isinstance(value, int | float) and name in ("customer_id", "phone", "call_id")
+            else ""
+        )
         raise RowError("bad_type", f"{name} 为 {kind}{hint}")
 
 
