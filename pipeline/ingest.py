@@ -427,9 +427,12 @@ def _csv_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
                 rows.append(_RawRow(number, dict(zip(names, values, strict=True))))
         except csv.Error:
             number += 1
+            begin = pos + consumed
             bad_end = pos + max(reader.line_num, consumed + 1)
-            rows.append(_broken_row(number, names, lines[pos + consumed : bad_end], "bad_csv_row"))
-            restart = bad_end
+            cut = next((k for k in range(begin + 1, bad_end) if starts(lines[k])), None)
+            code = "bad_csv_quote" if cut is not None else "bad_csv_row"
+            rows.append(_broken_row(number, names, lines[begin : cut or bad_end], code))
+            restart = cut or bad_end
         if restart is None:
             break
         pos = restart
