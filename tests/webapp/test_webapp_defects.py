@@ -34,7 +34,7 @@ def _token(world, username: str) -> dict[str, str]:
 
 
 def test_exports_write_formula_like_notes_as_text(world, client_for) -> None:
-    from cli import score
+    from cli import slips as slips_cli
 
     slip_no = world.slips["dali_red"]
     with world.factory() as session:
@@ -51,7 +51,7 @@ def test_exports_write_formula_like_notes_as_text(world, client_for) -> None:
     assert "HYPERLINK" in str(cells[0].value)
 
     app = typer.Typer()
-    score.register(app)
+    slips_cli.register(app)
     result = runner.invoke(app, ["slips", "export", "--format", "csv", "--db", world.db_url])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.output.lstrip("\ufeff"))))
