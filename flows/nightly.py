@@ -27,6 +27,7 @@ from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from sqlalchemy import select
 
 from flows import model_cache, partitions
+from flows.notify import notify_after_store
 from flows.partitions import Partition
 from flows.retries import RETRY
 from pipeline import report as night_report
@@ -284,6 +285,7 @@ def nightly_scoring(
         counts["partitions_reused"] = sum(1 for d in done if d["reused"])
         stored = store_night(prepared, versions["classifier"], versions.get("risk_uri"), db_url)
         counts.update({k: v for k, v in stored.items() if isinstance(v, int | float | str)})
+        counts.update(notify_after_store(db_url))
         published = publish_report(prepared, db_url)
     except BaseException as exc:
         _finish_run(

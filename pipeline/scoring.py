@@ -313,6 +313,7 @@ def _new_call(
         call_time=record.call_time,
         customer_key=view.customer_key,
         customer_masked=masked_customer(record),
+        phone_masked=mask_phone(record.phone) if record.phone else None,
         unit=record.unit,
         area=record.area,
         channel=record.channel,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from pipeline.ledger import FilterError, export_row, list_slips
 from pipeline.risk.config import load_risk_config
 from pipeline.slips import (
     SlipActionError,
@@ -18,7 +19,6 @@ from pipeline.slips import (
     get_slip,
     record_call,
 )
-from pipeline.ledger import FilterError, export_row, list_slips
 from pipeline.storage import SlipEvent
 
 SH = ZoneInfo("Asia/Shanghai")
