@@ -99,8 +99,12 @@ def due_at_for(level: str, start: datetime, config: RiskConfig) -> datetime:
 
 
 def allowed_actions(slip: Slip) -> list[str]:
-    """The actions a person may take on the slip now (the web app shows these as buttons)."""
-    return [action.value for action, statuses in _FROM_STATUSES.items() if slip.status in statuses]
+    """The actions a person may take on the slip now (the web app shows these as buttons);
+    no callback until handling has been recorded since the previous one."""
+    actions = [action for action, statuses in _FROM_STATUSES.items() if slip.status in statuses]
+    if Action.CALLBACK in actions and not has_new_handling(slip.events):
+        actions.remove(Action.CALLBACK)
+    return [action.value for action in actions]
 
 
 def get_slip(session: Session, slip_no: str, *, lock: bool = False) -> Slip:
