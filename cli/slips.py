@@ -69,9 +69,7 @@ def _filters(
 
     choice = "overdue" if overdue else status or ("open" if open_only else "all")
     try:
-        return LedgerFilters(
-            unit=unit, status=choice, level=level, category=category, q=q, assignee=assignee
-        )
+        return LedgerFilters(unit=unit, status=choice, level=level, category=category, q=q, assignee=assignee)
     except FilterError as exc:
         fail(str(exc))
 
@@ -96,7 +94,17 @@ def slips_list(
     filters = _filters(unit, status, level, category, open_only, overdue, q, assignee)
     with _session(db) as session:
         result = list_slips(session, filters, page, per_page)
-        columns = ["预警单编号", "供电单位", "客户", "问题类别", "预警等级", "状态", "处理人", "剩余时间", "预警原因"]
+        columns = [
+            "预警单编号",
+            "供电单位",
+            "客户",
+            "问题类别",
+            "预警等级",
+            "状态",
+            "处理人",
+            "剩余时间",
+            "预警原因",
+        ]
         table = Table(title=f"预警单（第 {result.page}/{result.pages} 页，共 {result.total} 张）")
         for column in columns:
             table.add_column(column, overflow="fold", no_wrap=column == "预警单编号")
@@ -158,7 +166,9 @@ def slips_update(
     callback_result: str | None = typer.Option(
         None, "--callback-result", help="回访结果：满意、基本满意、不满意"
     ),
-    assignee: str | None = typer.Option(None, "--assignee", help="转派给的处理人（--status assigned 时必填）"),
+    assignee: str | None = typer.Option(
+        None, "--assignee", help="转派给的处理人（--status assigned 时必填）"
+    ),
     db: str | None = typer.Option(None, "--db", help="数据库 URL"),
 ) -> None:
     """办理预警单：签收、记录处理、回访、销号、提级督办或转派，每一步都记入审计记录。"""

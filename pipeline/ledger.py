@@ -327,6 +327,7 @@ def _parse_date(value: str | None, name: str) -> date | None:
 
 def parse_filters(params: Mapping[str, str | None], default_status: str = "open") -> LedgerFilters:
     """Filters from raw query parameters (web pages, API); a bad value raises FilterError, never ignored."""
+
     def text(name: str) -> str | None:
         value = params.get(name)
         return value.strip() if isinstance(value, str) and value.strip() else None
@@ -391,7 +392,9 @@ def _search(q: str) -> Any:
 Scope = Callable[[Select[Any]], Select[Any]]
 
 
-def slip_query(filters: LedgerFilters, *, scope: Scope | None = None, now: datetime | None = None) -> Select[Any]:
+def slip_query(
+    filters: LedgerFilters, *, scope: Scope | None = None, now: datetime | None = None
+) -> Select[Any]:
     """SELECT of the slips matching the filters (dates are Beijing days on the issue time), unordered."""
     now = now or utcnow()
     query = select(Slip)
@@ -658,7 +661,9 @@ def export_filename(now: datetime | None = None) -> str:
 # -- comments and attachments ------------------------------------------------------------------------
 
 
-def add_comment(session: Session, slip: Slip, by: str, body: str, config: LedgerConfig | None = None) -> SlipComment:
+def add_comment(
+    session: Session, slip: Slip, by: str, body: str, config: LedgerConfig | None = None
+) -> SlipComment:
     """A remark on the slip; comments are never edited or removed."""
     config = config or load_ledger_config()
     body = (body or "").strip()
@@ -673,7 +678,9 @@ def add_comment(session: Session, slip: Slip, by: str, body: str, config: Ledger
 
 
 def comments_of(session: Session, slip: Slip) -> list[SlipComment]:
-    return list(session.scalars(select(SlipComment).where(SlipComment.slip_id == slip.id).order_by(SlipComment.id)))
+    return list(
+        session.scalars(select(SlipComment).where(SlipComment.slip_id == slip.id).order_by(SlipComment.id))
+    )
 
 
 IMAGE_TYPES: dict[str, tuple[str, bytes, int]] = {
@@ -686,7 +693,9 @@ IMAGE_TYPES: dict[str, tuple[str, bytes, int]] = {
 def sniff_image(data: bytes) -> str | None:
     """The image type the bytes really are (by signature, not by the name or the browser's claim)."""
     for content_type, (_, magic, offset) in IMAGE_TYPES.items():
-        if data[offset : offset + len(magic)] == magic and (content_type != "image/webp" or data[:4] == b"RIFF"):
+        if data[offset : offset + len(magic)] == magic and (
+            content_type != "image/webp" or data[:4] == b"RIFF"
+        ):
             return content_type
     return None
 
@@ -766,7 +775,9 @@ def _recipients(users: list[User], slip: Slip, kind: str) -> list[User]:
     return chosen
 
 
-def refresh_notifications(session: Session, now: datetime | None = None, config: LedgerConfig | None = None) -> int:
+def refresh_notifications(
+    session: Session, now: datetime | None = None, config: LedgerConfig | None = None
+) -> int:
     """Write one notice per user for each open red slip and each slip about to be overdue; the caller commits.
 
     Idempotent: a (user, slip, kind) notice is written once, so this can run every minute and after
@@ -854,4 +865,3 @@ def last_handler(events: Iterable[Any]) -> str | None:
         if event.action == Action.HANDLE:
             name = event.by
     return name
-

@@ -46,7 +46,9 @@ class ActionIn(BaseModel):
     action: Action = Field(description=ACTION_HELP)
     note: str | None = Field(None, max_length=2000, description="说明；记录处理时必填")
     callback_result: CallbackResult | None = Field(None, description="回访结果（callback 时必填）")
-    assignee: str | None = Field(None, max_length=64, description="处理人用户名（assign 时必填，须为本单位用户）")
+    assignee: str | None = Field(
+        None, max_length=64, description="处理人用户名（assign 时必填，须为本单位用户）"
+    )
     version: int | None = Field(None, description="读取时的 version；给出时若预警单已被他人修改则返回 409")
 
 
@@ -79,7 +81,10 @@ def _config(request: Request) -> ledger.LedgerConfig:
 def list_slips(
     unit: str | None = None,
     level: str | None = Query(None, description="red / orange / yellow，可逗号分隔"),
-    status: str = Query("open", description="open / due_soon / overdue / all / issued / acknowledged / in_progress / callback / closed"),
+    status: str = Query(
+        "open",
+        description="open / due_soon / overdue / all / issued / acknowledged / in_progress / callback / closed",
+    ),
     category: str | None = None,
     date_from: str | None = Query(None, description="生成日期起（YYYY-MM-DD，北京时间）"),
     date_to: str | None = Query(None, description="生成日期止（含）"),
@@ -195,7 +200,9 @@ def post_comment(
     user: User = Depends(api_user),
     session: Session = Depends(db_session),
 ) -> dict[str, Any]:
-    return _answer(session, user, slip_no, request, lambda: comment_on_slip(session, user, slip_no, body.body))
+    return _answer(
+        session, user, slip_no, request, lambda: comment_on_slip(session, user, slip_no, body.body)
+    )
 
 
 @router.post("/slips/{slip_no}/attachments", summary="上传现场照片（JPG/PNG/WebP）", responses=ERRORS)
@@ -208,7 +215,11 @@ async def post_attachment(
 ) -> dict[str, Any]:
     data = await file.read(_config(request).attachment_max_bytes + 1)
     return _answer(
-        session, user, slip_no, request, lambda: attach_to_slip(session, user, slip_no, file.filename or "", data)
+        session,
+        user,
+        slip_no,
+        request,
+        lambda: attach_to_slip(session, user, slip_no, file.filename or "", data),
     )
 
 
@@ -241,7 +252,9 @@ def attachment_response(session: Session, user: User, slip_no: str, attachment_i
 
 
 @router.get("/notifications", summary="我的通知（新红色预警、即将超期）")
-def get_notifications(user: User = Depends(api_user), session: Session = Depends(db_session)) -> dict[str, Any]:
+def get_notifications(
+    user: User = Depends(api_user), session: Session = Depends(db_session)
+) -> dict[str, Any]:
     items = ledger.notifications_for(session, user)
     return {
         "unread": ledger.unread_count(session, user),

@@ -72,7 +72,11 @@ def return_target(request: Request) -> str:
     target = f"/slips/{match.group(1)}"
     posted = getattr(request.state, "posted", None) or {}
     if posted.get("note"):
-        request.session["draft"] = {"path": target, "action": posted.get("action", ""), "note": posted["note"]}
+        request.session["draft"] = {
+            "path": target,
+            "action": posted.get("action", ""),
+            "note": posted["note"],
+        }
     return target
 
 

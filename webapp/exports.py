@@ -30,6 +30,7 @@ from pipeline.text.mask import mask_pii
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
+
 def _closed_late(slip: Slip) -> bool:
     return slip.closed_at is not None and slip.closed_at > slip.due_at
 

@@ -41,7 +41,18 @@ from webapp.templating import render
 from webapp.users import find_user, revoke_sessions
 
 router = APIRouter(include_in_schema=False)
-FILTER_KEYS = ("unit", "level", "status", "category", "date_from", "date_to", "q", "supervised", "assignee", "sort")
+FILTER_KEYS = (
+    "unit",
+    "level",
+    "status",
+    "category",
+    "date_from",
+    "date_to",
+    "q",
+    "supervised",
+    "assignee",
+    "sort",
+)
 LOGIN_FAILED = "用户名或密码错误；同一账号连续输错多次后须等待一段时间再试"
 
 
@@ -58,9 +69,7 @@ def _flash(request: Request, kind: str, text: str) -> None:
 
 def _page(request: Request, name: str, session: Session, user: User, status_code: int = 200, **context):
     """A signed-in page: the user and their unread notices in the top bar."""
-    return render(
-        request, name, status_code, user=user, unread=ledger.unread_count(session, user), **context
-    )
+    return render(request, name, status_code, user=user, unread=ledger.unread_count(session, user), **context)
 
 
 @router.get("/")
@@ -283,7 +292,9 @@ def act(
         if note.strip():
             request.session["draft"] = {"path": f"/slips/{slip_no}", "action": action, "note": note[:2000]}
         return RedirectResponse(f"/slips/{slip_no}", status_code=303)
-    _flash(request, "ok", Action(action).done_zh + (f"：处理人 {assignee}" if action == Action.ASSIGN else ""))
+    _flash(
+        request, "ok", Action(action).done_zh + (f"：处理人 {assignee}" if action == Action.ASSIGN else "")
+    )
     return RedirectResponse(f"/slips/{slip_no}", status_code=303)
 
 
@@ -343,7 +354,9 @@ def slip_pdf_view(
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=\"{slip.slip_no}.pdf\"; filename*=UTF-8''{quote(name)}"},
+        headers={
+            "Content-Disposition": f"inline; filename=\"{slip.slip_no}.pdf\"; filename*=UTF-8''{quote(name)}"
+        },
     )
 
 
@@ -359,7 +372,9 @@ def ledger_export(request: Request, user: User = Depends(page_user), session: Se
     return Response(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"},
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        },
     )
 
 

@@ -19,7 +19,9 @@ from webapp.access import scope_slips
 __all__ = ["FilterError", "LedgerFilters", "iter_queue", "queue_page", "visible_units"]
 
 
-def queue_page(session: Session, user: User, filters: LedgerFilters, page: int = 1, per_page: int = 50) -> SlipPage:
+def queue_page(
+    session: Session, user: User, filters: LedgerFilters, page: int = 1, per_page: int = 50
+) -> SlipPage:
     """The slips this user may see, filtered, most urgent first, one page of them."""
     return ledger.list_slips(session, filters, page, per_page, scope=lambda q: scope_slips(q, user))
 

@@ -215,7 +215,9 @@ def slip_summary(slip: Slip) -> dict[str, Any]:
     }
 
 
-def slip_detail(session: Session, user: User, slip: Slip, config: LedgerConfig | None = None) -> dict[str, Any]:
+def slip_detail(
+    session: Session, user: User, slip: Slip, config: LedgerConfig | None = None
+) -> dict[str, Any]:
     """A slip with its reasons, calls, audit trail and the actions open to this user."""
     calls = slip_calls(session, slip)
     return slip_summary(slip) | {
@@ -226,7 +228,8 @@ def slip_detail(session: Session, user: User, slip: Slip, config: LedgerConfig |
         "available_actions": available_actions(user, slip, config),
         "assignable": assignable_users(session, slip),
         "comments": [
-            {"at": c.at.isoformat(), "by": c.by, "body": mask_pii(c.body)} for c in ledger.comments_of(session, slip)
+            {"at": c.at.isoformat(), "by": c.by, "body": mask_pii(c.body)}
+            for c in ledger.comments_of(session, slip)
         ],
         "attachments": [
             {

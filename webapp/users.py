@@ -37,7 +37,11 @@ def password_problem(password: str, username: str = "") -> str | None:
     if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
         return "密码过于常见或简单，请换一个"
     kinds = sum(
-        (any(c.isalpha() for c in password), any(c.isdigit() for c in password), any(not c.isalnum() for c in password))
+        (
+            any(c.isalpha() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        )
     )
     if kinds < 2:
         return "密码须包含字母、数字、符号中的至少两种"

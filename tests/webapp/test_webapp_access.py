@@ -68,7 +68,9 @@ def _token(world, username: str) -> str:
 def _call(client: TestClient, slip_no: str, action: str, headers: dict[str, str]) -> int:
     """One request of the matrix; bulk answers per slip, so its per-slip status is returned."""
     if action == "comment":
-        return client.post(f"/api/slips/{slip_no}/comments", json={"body": "已协调抢修班"}, headers=headers).status_code
+        return client.post(
+            f"/api/slips/{slip_no}/comments", json={"body": "已协调抢修班"}, headers=headers
+        ).status_code
     if action == "attach":
         files = {"file": ("现场.png", PNG, "image/png")}
         return client.post(f"/api/slips/{slip_no}/attachments", files=files, headers=headers).status_code
@@ -92,7 +94,9 @@ def test_api_role_action_matrix(world, username: str, action: str, expected: int
     headers = {"Authorization": f"Bearer {_token(world, username)}"}
     with TestClient(world.app) as client:
         status = _call(client, slip_no, action, headers)
-        detail = client.get(f"/api/slips/{slip_no}", headers={"Authorization": f"Bearer {_token(world, 'prov')}"})
+        detail = client.get(
+            f"/api/slips/{slip_no}", headers={"Authorization": f"Bearer {_token(world, 'prov')}"}
+        )
     assert status == expected
     after = world.slip("dali_red")
     data = detail.json()

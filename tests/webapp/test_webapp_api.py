@@ -136,7 +136,9 @@ def test_full_lifecycle_through_api(world, api) -> None:
     assert [e["action"] for e in final["events"][1:]] == [body["action"] for body, _ in steps]
     assert final["assignee"] == "dali", "签收 makes the acknowledging user the assignee"
     handling = final["handling_note"].splitlines()
-    assert len(handling) == 2 and "误差合格" in handling[0] and "第三方复核" in handling[1], "notes are appended"
+    assert len(handling) == 2 and "误差合格" in handling[0] and "第三方复核" in handling[1], (
+        "notes are appended"
+    )
 
 
 def test_unknown_action_is_422(world, api) -> None:

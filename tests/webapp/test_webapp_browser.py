@@ -194,7 +194,9 @@ def test_unit_user_assigns_searches_and_closes_after_an_unsatisfied_callback(liv
     assert page.locator("#assignee").inner_text() == "dali2"
     act(page, "handle", "更换河尾村1号台区跌落式熔断器，17:20恢复送电")
     assert page.locator("#slip-status").inner_text() == "处理中"
-    assert page.locator("form.action-form[data-action=callback]").count() == 0, "the unit does not record callbacks"
+    assert page.locator("form.action-form[data-action=callback]").count() == 0, (
+        "the unit does not record callbacks"
+    )
 
     center = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN").new_page()
     sign_in(center, base, "prov")

@@ -41,7 +41,9 @@ def test_bulk_acknowledge_and_assign_on_the_queue(world, client_for, helpers) ->
     numbers = [world.slips["dali_red"], world.slips["dali_orange"]]
     queue = dali.get("/slips")
     assert 'id="bulk-ack"' in queue.text
-    done = _post(dali, helpers, "/slips/bulk", {"action": "acknowledge", "slip_no": numbers, "back": "/slips"})
+    done = _post(
+        dali, helpers, "/slips/bulk", {"action": "acknowledge", "slip_no": numbers, "back": "/slips"}
+    )
     assert "已签收 2 张预警单" in done.text
     assert {world.slip(n).status for n in ("dali_red", "dali_orange")} == {"acknowledged"}
     again = _post(dali, helpers, "/slips/bulk", {"action": "acknowledge", "slip_no": numbers[:1]})
@@ -77,7 +79,9 @@ def test_comments_are_kept_and_masked(world, client_for, helpers) -> None:
     assert "评论内容不能为空" in empty.text
 
 
-def test_photo_upload_checks_type_and_size_and_stays_in_the_unit(world, client_for, helpers, data_home) -> None:
+def test_photo_upload_checks_type_and_size_and_stays_in_the_unit(
+    world, client_for, helpers, data_home
+) -> None:
     slip_no = world.slips["dali_red"]
     client = client_for("dali")
     token = helpers.csrf_of(client.get(f"/slips/{slip_no}").text)
@@ -134,7 +138,10 @@ def test_excel_file_name_and_confirmations_are_chinese(world, client_for, helper
         apply_action(session, slip_no, "handle", "dali", "已校验电表")
         session.commit()
     page = _post(
-        client_for("prov"), helpers, f"/slips/{slip_no}/actions", {"action": "callback", "callback_result": "满意"}
+        client_for("prov"),
+        helpers,
+        f"/slips/{slip_no}/actions",
+        {"action": "callback", "callback_result": "满意"},
     )
     assert "回访结果已记录" in page.text and "已回访结果" not in page.text
 

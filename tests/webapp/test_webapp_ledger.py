@@ -90,7 +90,10 @@ def test_search_by_phone_tail_number_account_and_slip_number(world) -> None:
 
     def found(q: str, who: dict[str, str] = headers) -> list[str]:
         with TestClient(world.app) as api:
-            return [i["slip_no"] for i in api.get("/api/slips", params={"q": q, "status": "all"}, headers=who).json()["items"]]
+            return [
+                i["slip_no"]
+                for i in api.get("/api/slips", params={"q": q, "status": "all"}, headers=who).json()["items"]
+            ]
 
     assert found("0042") == [orange], "caller's phone tail"
     assert found("139 8765 0042") == [orange], "the whole phone number"
@@ -135,4 +138,6 @@ def test_enums_are_the_one_vocabulary() -> None:
     assert [lv.value for lv in ledger.LEVELS] == ["red", "orange", "yellow"]
     assert sorted(LEVEL_RANK, key=LEVEL_RANK.get, reverse=True)[:3] == ["red", "orange", "yellow"]
     assert ledger.Action.CALLBACK.done_zh == "回访结果已记录"
-    assert ledger.safe_cell("=1+2") == "'=1+2" and ledger.safe_cell("@x") == "'@x" and ledger.safe_cell(3) == 3
+    assert (
+        ledger.safe_cell("=1+2") == "'=1+2" and ledger.safe_cell("@x") == "'@x" and ledger.safe_cell(3) == 3
+    )

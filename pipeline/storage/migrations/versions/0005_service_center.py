@@ -24,9 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("assignee", sa.String(length=64), nullable=True))
         batch_op.create_index(batch_op.f("ix_slips_assignee"), ["assignee"], unique=False)
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("session_generation", sa.Integer(), nullable=False, server_default="0")
-        )
+        batch_op.add_column(sa.Column("session_generation", sa.Integer(), nullable=False, server_default="0"))
 
     op.create_table(
         "slip_comments",
@@ -52,9 +50,7 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("stored_name", sa.String(length=100), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["slip_id"], ["slips.id"], name=op.f("fk_slip_attachments_slip_id_slips")
-        ),
+        sa.ForeignKeyConstraint(["slip_id"], ["slips.id"], name=op.f("fk_slip_attachments_slip_id_slips")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_slip_attachments")),
         sa.UniqueConstraint("stored_name", name=op.f("uq_slip_attachments_stored_name")),
     )
