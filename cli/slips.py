@@ -138,7 +138,7 @@ def slips_export(
     filters = _filters(unit, status, level, category, open_only, overdue, q)
     now = utcnow()
     with _session(db) as session:
-        rows = (export_row(slip, now) for slip in iter_slips(session, filters, now=now))
+        rows = (export_row(slip, now, fmt != "jsonl") for slip in iter_slips(session, filters, now=now))
         if output is not None:
             output.parent.mkdir(parents=True, exist_ok=True)
         if fmt == "xlsx":

@@ -550,8 +550,9 @@ def status_zh(status: str) -> str:
     return STATUS_CHOICES.get(status, status)
 
 
-def export_row(slip: Slip, now: datetime | None = None) -> dict[str, Any]:
-    """A slip as one flat row under the Chinese headers, safe to open in a spreadsheet."""
+def export_row(slip: Slip, now: datetime | None = None, spreadsheet: bool = True) -> dict[str, Any]:
+    """A slip as one flat row under the Chinese headers; for CSV/XLSX (``spreadsheet``) every text that
+    a spreadsheet would run as a formula is neutralised, JSONL keeps the text as typed."""
     now = now or utcnow()
     values: dict[str, Any] = {
         "slip_no": slip.slip_no,
@@ -576,7 +577,8 @@ def export_row(slip: Slip, now: datetime | None = None) -> dict[str, Any]:
         "recommended_actions": "；".join(str(a) for a in slip.recommended_actions or []),
         "handling": slip.handling_note or "",
     }
-    return {header: safe_cell(values[key]) for key, header, _ in EXPORT_COLUMNS}
+    clean = safe_cell if spreadsheet else (lambda value: value)
+    return {header: clean(values[key]) for key, header, _ in EXPORT_COLUMNS}
 
 
 def write_csv(rows: Iterable[dict[str, Any]], handle: IO[str]) -> int:
