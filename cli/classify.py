@@ -123,10 +123,11 @@ def evaluate_command(
     eval_dir: Path | None = typer.Option(None, "--eval-dir", help="冻结评估集根目录; 默认 data/eval"),
     model_uri: str | None = typer.Option(None, "--model-uri", help="MLflow 模型 URI; 默认冠军模型"),
 ) -> None:
-    """在冻结评估集 (模拟留出集与独立手写集) 上评估冠军模型, 分别打印结果。"""
-    from models.data import DataError, eval_sets
+    """在开发集 (dev)、封存测试集 (test) 与模拟留出集上评估冠军模型, 打印宏F1及90%区间、各语体、各类别和复核阈值。"""
+    from models.data import DataError, by_register, eval_sets
     from models.evaluation import evaluate_classifier, format_table
     from models.registry import ModelNotFoundError, configure_mlflow, load_classifier
+    from models.review import choose_threshold, review_effect
 
     configure_mlflow()
     try:
@@ -136,13 +137,31 @@ def evaluate_command(
         fail(str(err))
         return
     if not sets:
-        fail(f"没有找到冻结评估集 (simulated / independent): {eval_dir or 'data/eval'}")
-    reports = [evaluate_classifier(name, classifier, df)[0] for name, df in sets.items()]
+        fail(f"没有找到冻结评估集 (simulated / independent/dev / independent/test): {eval_dir or 'data/eval'}")
+    reports, rows, outcomes = [], [], {}
+    for name, df in sets.items():
+        report, preds = evaluate_classifier(name, classifier, df)
+        reports.append(report)
+        outcomes[name] = preds
+        rows.append(report)
+        for register_name, part in by_register(df).items():
+            rows.append(evaluate_classifier(f"{name}:{register_name}", classifier, part)[0])
     typer.echo(f"模型: {classifier.version}")
-    typer.echo(format_table(reports))
+    typer.echo(format_table(rows))
     for report in reports:
         typer.echo(f"\n[{report.name}] 各类别:")
         typer.echo(report.per_class.round(3).to_string())
+    typer.echo(f"\n复核阈值（模型当前 {classifier.review_threshold:.3f}）:")
+    for name in ("dev", "test"):
+        if name not in sets:
+            continue
+        preds, truth = outcomes[name], sets[name]["category"].tolist()
+        conf = [p.confidence for p in preds]
+        correct = [p.category == t for p, t in zip(preds, truth, strict=True)]
+        share, capture = review_effect(conf, correct, classifier.review_threshold)
+        typer.echo(f"  {name}: 送复核 {share:.1%}，覆盖错误 {capture:.1%}")
+        if name == "dev":
+            typer.echo(f"  在 dev 上重新选择: {choose_threshold(conf, correct).summary()}")
 
 
 def register(app: typer.Typer) -> None:

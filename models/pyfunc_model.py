@@ -13,7 +13,7 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
-from models.settings import classifier_settings
+from models.settings import classifier_settings, review_threshold
 from models.text_prep import TextPrep
 from pipeline.config import offline_environment
 
@@ -26,14 +26,16 @@ def load_from_artifacts(artifacts: dict[str, str], version: str = "unregistered"
     meta = json.loads(Path(artifacts["meta"]).read_text(encoding="utf-8"))
     text_prep = TextPrep.load(artifacts["text_prep"])
     settings = classifier_settings()
-    threshold = settings.review_threshold
+    threshold = review_threshold(meta.get("review_threshold"))
     if meta["kind"] == "baseline":
         from models.baseline import BaselineClassifier
 
-        return BaselineClassifier.load(artifacts["baseline"], threshold, version)
+        clf = BaselineClassifier.load(artifacts["baseline"], threshold, version)
+        clf.temperature = float(meta.get("temperature", 1.0))
+        return clf
     from models.onnx_classifier import OnnxClassifier
 
-    return OnnxClassifier(
+    clf = OnnxClassifier(
         onnx_path=artifacts["onnx"],
         tokenizer_dir=artifacts["tokenizer"],
         labels=meta["labels"],
@@ -43,6 +45,8 @@ def load_from_artifacts(artifacts: dict[str, str], version: str = "unregistered"
         version=version,
         threads=settings.onnx_threads or None,
     )
+    clf.temperature = float(meta.get("temperature", 1.0))
+    return clf
 
 
 class ComplaintClassifierModel(mlflow.pyfunc.PythonModel):

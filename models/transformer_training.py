@@ -28,7 +28,7 @@ from transformers.utils import logging as hf_logging
 from models.onnx_classifier import OnnxClassifier
 from models.onnx_export import MIN_AGREEMENT, check_agreement, export_onnx, quantize_int8
 from models.pretrain import COLLAPSED_SPREAD, pretrain, pretrain_config, representation_spread
-from models.settings import classifier_settings, default_base_dir
+from models.settings import default_base_dir, review_threshold
 from models.text_prep import TextPrep, augmented
 from models.torch_classifier import TorchClassifier
 from pipeline.config import offline_environment
@@ -248,7 +248,7 @@ def train_transformer(
     eval_every = max(1, min(cfg.eval_steps, steps_per_epoch))
     optimizer = torch.optim.AdamW(_param_groups(model, cfg))
     scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(total * cfg.warmup_ratio), total)
-    scorer = TorchClassifier(model, tokenizer, text_prep, classifier_settings().review_threshold, max_len)
+    scorer = TorchClassifier(model, tokenizer, text_prep, review_threshold(None), max_len)
 
     best_f1, best_state, history, bad_evals, step = -1.0, None, [], 0, 0
     started = time.perf_counter()
@@ -300,7 +300,7 @@ def train_transformer(
     fp32_path, exporter = export_onnx(model, workdir / "model_fp32.onnx")
     int8_path = quantize_int8(fp32_path, workdir / "model_int8.onnx")
     onnx_clf = OnnxClassifier(
-        int8_path, tokenizer_dir, labels, text_prep, classifier_settings().review_threshold, max_len
+        int8_path, tokenizer_dir, labels, text_prep, review_threshold(None), max_len
     )
     _, torch_logits = _macro_f1(scorer, val_texts, val_labels)
     agreement = check_agreement(torch_logits, onnx_clf.logits_prepared(val_texts), cfg.min_agreement)

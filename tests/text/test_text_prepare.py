@@ -67,3 +67,12 @@ def test_strip_agent_phrases():
 @pytest.mark.parametrize("transcript", ["", "   ", "坐席：您好，95598，很高兴为您服务"])
 def test_model_input_of_empty_content(transcript):
     assert len(model_input(transcript)) <= 256
+
+
+def test_agent_category_names_are_masked_but_customer_words_are_kept() -> None:
+    from pipeline.text.prepare import CATEGORY_MASK, model_input
+
+    text = model_input("坐席：您好，这个我给您登记为停电故障工单\n客户：我家停电故障好几个钟头了")
+    agent = text.split("坐席：", 1)[1]
+    assert "停电故障" not in agent and CATEGORY_MASK in agent
+    assert text.startswith("我家停电故障")
