@@ -42,10 +42,10 @@ slips_app = typer.Typer(help="预警单：查询、导出、办理。", no_args_
 
 @contextmanager
 def _session(db_url: str | None) -> Iterator[Any]:
-    from pipeline.storage import DatabaseError, session_factory, upgrade
+    from pipeline.storage import DatabaseError, open_engine, session_factory
 
     try:
-        engine = upgrade(db_url)
+        engine = open_engine(db_url, create_if_empty=True)
     except DatabaseError as exc:
         fail(str(exc))
     try:

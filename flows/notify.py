@@ -16,7 +16,7 @@ from prefect import get_run_logger, task
 
 import pipeline.notify as notify
 from pipeline import ledger
-from pipeline.storage import session_factory, upgrade
+from pipeline.storage import open_engine, session_factory
 
 
 def _logger() -> Any:
@@ -30,7 +30,7 @@ def _logger() -> Any:
 def notify_after_store(db_url: str, now: datetime | None = None) -> dict[str, Any]:
     """In-app notices, then the red-slip webhook; returns how many of each were queued."""
     logger = _logger()
-    engine = upgrade(db_url)
+    engine = open_engine(db_url)
     counts: dict[str, Any] = {"notified": 0, "notified_in_app": 0}
     try:
         factory = session_factory(engine)

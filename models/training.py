@@ -43,7 +43,8 @@ from pipeline.config import REPO_ROOT
 if TYPE_CHECKING:
     from models.transformer_training import FinetuneConfig
 
-Kind = Literal["baseline", "transformer"]
+Kind = Literal["baseline", "transformer", "ensemble"]
+KINDS: tuple[str, ...] = ("baseline", "transformer", "ensemble")
 log = logging.getLogger(__name__)
 
 GATE_SET = "dev"
@@ -129,6 +130,34 @@ def _train_transformer(
     return Trained(result.classifier, artifacts, meta, result.text_prep, result.metrics)
 
 
+def _train_ensemble(
+    train: pd.DataFrame,
+    dev: pd.DataFrame,
+    text_prep: TextPrep,
+    base: str | Path | None,
+    preset: str | FinetuneConfig,
+    workdir: Path,
+) -> Trained:
+    """Both members, then the blend weight that does best on dev (0 or 1 keep one model alone)."""
+    from models.ensemble import EnsembleClassifier, choose_weight
+
+    ngram = _train_baseline(train, text_prep, workdir)
+    transformer = _train_transformer(train, dev, text_prep, base, preset, workdir)
+    texts, truth = dev["transcript"].tolist(), dev["category"].tolist()
+    choice = choose_weight(
+        transformer.classifier.predict_proba(texts), ngram.classifier.predict_proba(texts), truth, ngram.classifier.labels
+    )
+    mlflow.log_param("ensemble_weight", choice.weight)
+    mlflow.log_text(
+        "\n".join(f"{w:.1f}\t{f:.4f}" for w, f in choice.scores.items()), "evaluation/ensemble_weights.tsv"
+    )
+    print(choice.summary())
+    clf = EnsembleClassifier(transformer.classifier, ngram.classifier, choice.weight, review_threshold(None))
+    meta = {**transformer.meta, "kind": "ensemble", "weight": choice.weight}
+    artifacts = {**transformer.artifacts, **ngram.artifacts}
+    return Trained(clf, artifacts, meta, transformer.text_prep, transformer.metrics)
+
+
 def champion_predictions(name: str, df: pd.DataFrame) -> list[str] | None:
     """The current champion's categories on df (the same items the candidate is judged on)."""
     if not champion_exists(name):
@@ -162,7 +191,7 @@ def train_classifier(
     eval_dir: str | Path | None = None,
 ) -> TrainOutcome:
     """Train, evaluate, log and (if register) gate one classifier. Raises DataError on unusable data."""
-    if kind not in ("baseline", "transformer"):
+    if kind not in KINDS:
         raise ValueError(f"unknown model kind: {kind}")
     settings = classifier_settings()
     configure_mlflow()
@@ -189,10 +218,15 @@ def train_classifier(
                 "base": str(base) if base else "default",
             }
         )
+        # early stopping reads dev where there is one: hand-written text, not the simulator's
+        stop_on = frozen.get(GATE_SET, val)
+        mlflow.log_param("early_stopping_set", GATE_SET if GATE_SET in frozen else "val")
         if kind == "baseline":
             trained = _train_baseline(train, text_prep, workdir)
+        elif kind == "transformer":
+            trained = _train_transformer(train, stop_on, text_prep, base, preset, workdir)
         else:
-            trained = _train_transformer(train, val, text_prep, base, preset, workdir)
+            trained = _train_ensemble(train, stop_on, text_prep, base, preset, workdir)
         clf, artifacts, meta, text_prep = (
             trained.classifier,
             trained.artifacts,
