@@ -13,13 +13,23 @@ from cli.errors import fail
 def _user_errors() -> tuple[type[Exception], ...]:
     """Exceptions whose message is meant for the user (imported lazily: Prefect is slow to import)."""
     from flows.deploy import ServerError
-    from flows.nightly import NightError
     from models.data import DataError
     from models.registry import ModelNotFoundError
+    from pipeline.counting import CountMismatch
     from pipeline.ingest import IngestError
+    from pipeline.nights import NightError
     from pipeline.storage import DatabaseError
 
-    return (ServerError, NightError, DataError, ModelNotFoundError, IngestError, DatabaseError, ValueError)
+    return (
+        ServerError,
+        NightError,
+        DataError,
+        ModelNotFoundError,
+        IngestError,
+        DatabaseError,
+        CountMismatch,
+        ValueError,
+    )
 
 
 def _quiet_prefect_defaults() -> None:
@@ -71,6 +81,11 @@ def run_nightly_command(
         f"本次评分 {counts.get('to_score', 0)} 条，当晚共 {result['calls']} 条；"
         f"预警单 红 {slips['red']} / 橙 {slips['orange']} / 黄 {slips['yellow']}"
     )
+    typer.echo(counts.get("identity", ""))
+    for bad in counts.get("bad_files", []):
+        typer.echo(f"整文件隔离: {bad['source']}（{bad['reason']}）")
+    for unknown in counts.get("unknown_files", []):
+        typer.echo(f"未识别的文件（未读取）: {unknown}")
     typer.echo(f"报告: {result['report']}")
 
 
@@ -124,7 +139,12 @@ def deploy_command(
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from flows.deploy import ServerError, ensure_server, serve_all
+    from pipeline.storage import DatabaseError, upgrade
 
+    try:
+        upgrade().dispose()
+    except DatabaseError as exc:
+        fail(str(exc))
     try:
         server = ensure_server(port)
     except ServerError as exc:

@@ -36,10 +36,10 @@ risk_app = typer.Typer(help="12398 升级风险模型：训练与评估。", no_
 
 @contextmanager
 def _session(db_url: str | None) -> Iterator[Any]:
-    from pipeline.storage import DatabaseError, session_factory, upgrade
+    from pipeline.storage import DatabaseError, open_engine, session_factory
 
     try:
-        engine = upgrade(db_url)
+        engine = open_engine(db_url, create_if_empty=True)
     except DatabaseError as exc:
         fail(str(exc))
     try:
@@ -59,12 +59,17 @@ def score_command(
     """对一批来电分类、评估 12398 升级风险、生成或更新预警单，并写入数据库。"""
     from models.registry import ModelNotFoundError, configure_mlflow, load_classifier
     from models.risk_model import load_risk_model
+    from pipeline.counting import CountMismatch, identity_line
     from pipeline.ingest import IngestError
     from pipeline.scoring import score_export
-    from pipeline.storage import DatabaseError
+    from pipeline.storage import DatabaseError, SecretError, require_customer_secret
 
     if not input_path.exists():
         fail(f"输入不存在: {input_path}")
+    try:
+        require_customer_secret()
+    except SecretError as exc:
+        fail(str(exc))
     try:
         configure_mlflow()
         classifier = load_classifier(model_uri=model_uri)
@@ -73,14 +78,20 @@ def score_command(
         fail(str(exc))
     try:
         summary = score_export(input_path, db, classifier, risk_model, output, progress=True)
-    except (IngestError, DatabaseError) as exc:
+    except (IngestError, DatabaseError, CountMismatch) as exc:
         fail(str(exc))
     levels = summary.levels()
     slips = {s.slip_no for s in summary.scored if s.slip_no}
     typer.echo(
         f"读取 {summary.rows_read} 行，评分 {len(summary.scored)} 通（其中 {summary.already_stored} 通此前已入库，未重复评分），"
-        f"隔离 {summary.quarantined} 行"
+        f"隔离 {summary.quarantined} 行，重复 {summary.duplicates} 行"
     )
+    typer.echo(identity_line(summary.files))
+    for unknown in summary.unknown_files:
+        typer.echo(f"未识别的文件（未读取）: {unknown}")
+    if summary.unknown_channels:
+        listed = "，".join(f"{k} {v}" for k, v in summary.unknown_channels.items())
+        typer.echo(f"未知渠道（照常评分）: {listed}")
     typer.echo(
         f"风险等级：红色 {levels['red']}，橙色 {levels['orange']}，黄色 {levels['yellow']}，无 {levels['none']}；"
         f"涉及预警单 {len(slips)} 张"

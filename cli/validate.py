@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -38,13 +39,22 @@ def validate(
     except OSError as err:
         fail(f"无法读取 {err.filename}: {err.strerror}")
         return
+    rows = [q for q in result.quarantined if q.row_number > 0]
     typer.echo(f"文件数: {len(result.files)}")
     typer.echo(f"读取行数: {result.rows_read}")
     typer.echo(f"接受: {result.accepted}")
-    typer.echo(f"隔离: {len(result.quarantined)}")
-    for code, count in result.reasons().most_common():
+    typer.echo(f"隔离: {len(rows) - len(result.duplicates)}")
+    by_reason = Counter(q.reason_code for q in rows if q.reason_code != "duplicate_call_id")
+    for code, count in by_reason.most_common():
         typer.echo(f"  {REASONS.get(code, code)} ({code}): {count}")
     typer.echo(f"重复工单编号: {len(result.duplicates)}")
+    for bad in result.bad_files:
+        typer.echo(f"整文件隔离: {bad.source}（{bad.reason}）")
+    for unknown in result.unknown_files:
+        typer.echo(f"未识别的文件（未读取）: {unknown}")
+    if result.unknown_channels:
+        listed = "，".join(f"{name} {n}" for name, n in result.unknown_channels.most_common())
+        typer.echo(f"未知渠道（照常评分，计数）: {listed}")
     if result.quarantined or quarantine:
         target = quarantine or get_settings().quarantine_dir / f"{input_path.stem}-quarantine.csv"
         try:

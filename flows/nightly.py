@@ -1,108 +1,81 @@
 """Flow ``nightly-scoring``: one night's 95598 export in, stored scores, warning slips and a report out.
 
-The flow is thin on purpose: every step calls ``pipeline`` code that
-``complaints score`` uses too (``pipeline.scoring.classify_records`` per
-partition, ``pipeline.scoring.assess_and_store`` for the whole night), so the
-command and the flow cannot drift apart. What the flow adds is orchestration:
-partitions scored as mapped tasks (thread pool, or Dask with an address),
-retries on transient failures, per-partition checkpoints so a killed run
-resumes, and Prefect artifacts a person can read in the UI.
+The flow only orchestrates: night resolution and run bookkeeping live in
+``pipeline.nights``, the scoring jobs in ``pipeline.scoring`` (classify per
+partition, history + risk + storage for the whole night), the count identity in
+``pipeline.counting``. What the flow adds: partitions scored as mapped tasks
+(thread pool, or Dask with an address), retries on transient failures,
+per-partition checkpoints so a killed run resumes, and Prefect artifacts a
+person can read in the UI.
 
 Idempotent per night: calls already stored are skipped and slips are created
-by ``assess_and_store``, which never duplicates a call or a slip.
+by ``assess_and_store``, which never duplicates a call or a slip. Every run
+proves ``rows read = stored + already stored + quarantined + duplicates`` per
+file against the database and fails loudly when it does not hold.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
-from sqlalchemy import select
 
 from flows import model_cache, partitions
 from flows.partitions import Partition
 from flows.retries import RETRY
+from pipeline import counting, scoring
 from pipeline import report as night_report
-from pipeline import scoring
-from pipeline.config import get_settings, section
-from pipeline.ingest import IngestError, read_export
-from pipeline.records import SHANGHAI
-from pipeline.storage import Call, NightRun, session_factory, session_scope, upgrade
-from pipeline.storage.types import utcnow
+from pipeline.config import get_settings
+from pipeline.ingest import read_export
+from pipeline.nights import (
+    NIGHT_RE,
+    NightError,
+    finish_run,
+    first_line,
+    inbox_dir,
+    night_date,
+    previous_night,
+    record_run,
+    resolve_night,
+    resolve_source,
+)
+from pipeline.storage import make_engine, open_engine, require_customer_secret, session_factory, session_scope
 
 FLOW_NAME = "nightly-scoring"
 DEFAULT_PARTITION_SIZE = 1000
-NIGHT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-
-class InjectedCrash(RuntimeError):
-    """Raised on purpose (``crash_after_partition``) to test that an interrupted night resumes."""
-
-
-class NightError(Exception):
-    """A night that cannot be scored (no input, bad night); the message is one Chinese line."""
-
-
-def inbox_dir() -> Path:
-    """Where nightly exports arrive, one folder per night (``inbox/YYYY-MM-DD/``)."""
-    configured = section("flows").get("inbox")
-    return Path(configured) if configured else get_settings().home / "inbox"
-
-
-def previous_night(now: datetime | None = None) -> str:
-    """Yesterday in Asia/Shanghai: the night a 02:00 run scores."""
-    now = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI)
-    return (now.date() - timedelta(days=1)).isoformat()
-
-
-def resolve_night(night: str | None, source: str | None) -> tuple[str, Path]:
-    """Fill in whichever of night and source is missing: the inbox folder, or the folder's date name."""
-    if night is not None:
-        try:
-            night = date.fromisoformat(str(night)).isoformat()
-        except ValueError as exc:
-            raise NightError(f"日期格式应为 YYYY-MM-DD: {night}") from exc
-    if source is None:
-        night = night or previous_night()
-        return night, inbox_dir() / night
-    path = Path(source).expanduser()
-    if night is None:
-        for candidate in (path.name, path.parent.name):
-            if NIGHT_RE.match(candidate):
-                night = candidate
-                break
-    if night is None:
-        raise NightError(f"无法从路径判断日期，请用 --night 指定: {path}")
-    return night, path
-
-
-def resolve_source(night: str | None, source: str | None) -> tuple[str, Path]:
-    """Night and export path, or IngestError (one Chinese line) when the export is not there."""
-    night, src = resolve_night(night, source)
-    if not src.exists():
-        raise IngestError(f"找不到 {night} 的导出文件: {src}")
-    return night, src
+__all__ = [
+    "FLOW_NAME",
+    "NIGHT_RE",
+    "NightError",
+    "PreparedNight",
+    "inbox_dir",
+    "nightly_scoring",
+    "previous_night",
+    "resolve_night",
+    "resolve_source",
+    "run_nightly",
+    "task_runner",
+]
 
 
 @dataclass
 class PreparedNight:
-    """What the fan-out needs: the partitions, plus ingest counts for the summary."""
+    """What the fan-out needs: the partitions and their run key, plus ingest counts for the summary."""
 
     night: str
     source: str
+    key: str
     partitions: list[Partition]
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-def _night_date(night: str) -> date:
-    return date.fromisoformat(night)
+    counts: dict[str, Any] = field(default_factory=dict)
+    stored_before: list[str] = field(default_factory=list)
+    quarantine_held: int = 0
+    ledger: counting.Ledger | None = None
 
 
 @task(name="ingest", **RETRY)
@@ -111,60 +84,58 @@ def ingest_night(night: str, source: str, db_url: str, partition_size: int) -> P
     logger = get_run_logger()
     src = Path(source)
     fingerprint = partitions.source_fingerprint(src) if src.exists() else ""
-    result = read_export(src)
-    engine = upgrade(db_url)
+    result = read_export(src, progress=True)
+    engine = make_engine(db_url)
     try:
         factory = session_factory(engine)
-        scoring.store_quarantine(factory, result.quarantined, _night_date(night), str(src))
-        ids = [r.call_id for r in result.records]
-        stored: set[str] = set()
+        held = scoring.store_quarantine(factory, result.quarantined, night_date(night), str(src))
         with factory() as session:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                stored.update(session.scalars(select(Call.call_id).where(Call.call_id.in_(chunk))))
+            stored = scoring.stored_ids(session, [r.call_id for r in result.records])
     finally:
         engine.dispose()
     new_records = [r for r in result.records if r.call_id not in stored]
-    counts = {
+    key = partitions.run_key(db_url, fingerprint, partition_size)
+    parts = partitions.write_partitions(
+        night, key, new_records, partition_size, {"fingerprint": fingerprint, "source": str(src)}
+    )
+    counts: dict[str, Any] = {
         "rows_read": result.rows_read,
         "records": len(result.records),
-        "quarantined": len(result.quarantined),
+        "quarantined": len(result.quarantined) - len(result.duplicates) - len(result.bad_files),
         "duplicates": len(result.duplicates),
         "already_stored": len(stored),
         "to_score": len(new_records),
+        "files": [counting.FileCount(s, rows).to_dict() for s, rows in result.rows_by_file.items()],
+        "bad_files": [{"source": b.source, "reason": b.reason} for b in result.bad_files],
+        "unknown_files": [str(p) for p in result.unknown_files],
+        "unknown_channels": dict(result.unknown_channels),
     }
-    manifest = partitions.read_manifest(night)
-    if manifest and manifest.get("fingerprint") == fingerprint and manifest.get("size") == partition_size:
-        parts = partitions.existing_partitions(night, manifest)
-        logger.info("续跑 %s: 复用 %d 个分区", night, len(parts))
-    else:
-        parts = partitions.write_partitions(
-            night, new_records, partition_size, {"fingerprint": fingerprint, "source": str(src)}
-        )
+    for bad in result.bad_files:
+        logger.warning("整文件隔离 %s: %s", bad.source, bad.reason)
+    for unknown in result.unknown_files:
+        logger.warning("未识别的文件（未读取）: %s", unknown)
     logger.info(
-        "%s: 读入 %d 行，隔离 %d 行，已入库 %d 条，待评分 %d 条，分 %d 个分区",
+        "%s: 读入 %d 行，隔离 %d 行，重复 %d 行，已入库 %d 条，待评分 %d 条，分 %d 个分区",
         night,
         result.rows_read,
-        len(result.quarantined),
+        counts["quarantined"],
+        len(result.duplicates),
         len(stored),
         len(new_records),
         len(parts),
     )
-    return PreparedNight(night, str(src), parts, counts)
+    ledger = counting.Ledger.of(result)
+    return PreparedNight(night, str(src), key, parts, counts, sorted(stored), held, ledger)
 
 
 @task(name="classify-partition", **RETRY)
-def classify_partition(
-    part: Partition, classifier_uri: str, classifier_version: str, crash_after_partition: int | None = None
-) -> dict[str, Any]:
+def classify_partition(part: Partition, classifier_uri: str, classifier_version: str) -> dict[str, Any]:
     """Classify one partition with the pinned champion, or reuse its checkpoint from an earlier run."""
-    if crash_after_partition is not None and part.index > crash_after_partition:
-        raise InjectedCrash(f"injected crash before partition {part.index}")
-    if partitions.load_checkpoint(part, classifier_version) is not None:
+    if partitions.has_checkpoint(part, classifier_version):
         return {"index": part.index, "reused": True}
     records = partitions.load_records(part)
     classified = scoring.classify_records(records, model_cache.classifier(classifier_uri))
-    partitions.save_checkpoint(part, classifier_version, classified)
+    partitions.save_checkpoint(part, classifier_version, scoring.prepare_risk_text(classified))
     return {"index": part.index, "reused": False, "calls": len(records)}
 
 
@@ -179,10 +150,10 @@ def store_night(
         if saved is None:
             raise RuntimeError(f"partition {part.index} has no predictions")
         classified.extend(saved)
-    engine = upgrade(db_url)
+    engine = make_engine(db_url)
     try:
         scored = scoring.assess_and_store(
-            engine, classified, model_cache.risk_model(risk_uri), _night_date(prepared.night), progress=True
+            engine, classified, model_cache.risk_model(risk_uri), night_date(prepared.night), progress=True
         )
     finally:
         engine.dispose()
@@ -190,17 +161,50 @@ def store_night(
     return {"scored": len(scored), **{f"level_{k}": v for k, v in levels.items()}}
 
 
+def prove_counts(prepared: PreparedNight, db_url: str) -> list[counting.FileCount]:
+    """Per-file counts read back from the database; raises ``CountMismatch`` when a row is unaccounted."""
+    ledger = prepared.ledger
+    assert ledger is not None
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine)() as session:
+            present = scoring.stored_ids(session, list(ledger.sources))
+    finally:
+        engine.dispose()
+    files = counting.count_files(ledger, set(prepared.stored_before), present)
+    counting.check(files)
+    if prepared.quarantine_held != len(ledger.quarantined):
+        raise counting.CountMismatch(
+            f"隔离行入库核对失败: 应有 {len(ledger.quarantined)} 行，数据库中 {prepared.quarantine_held} 行"
+        )
+    return files
+
+
 @task(name="report", **RETRY)
-def publish_report(prepared: PreparedNight, db_url: str) -> dict[str, Any]:
+def publish_report(prepared: PreparedNight, db_url: str, files: list[dict[str, Any]]) -> dict[str, Any]:
     """Write the report from what is stored for the night, and publish it as Prefect artifacts."""
-    engine = upgrade(db_url)
+    engine = make_engine(db_url)
     try:
         with session_scope(session_factory(engine)) as session:
             summary = night_report.load_summary(session, prepared.night)
     finally:
         engine.dispose()
+    counts = [counting.FileCount(**f) for f in files]
     summary.rows_read = prepared.counts.get("rows_read")
     summary.duplicates = prepared.counts.get("duplicates", 0)
+    summary.identity = counting.identity_markdown(counts)
+    summary.notes = [
+        *(f"整文件隔离: {b['source']}（{b['reason']}）" for b in prepared.counts.get("bad_files", [])),
+        *(f"未识别的文件（未读取）: {u}" for u in prepared.counts.get("unknown_files", [])),
+        *(
+            [
+                "未知渠道（照常评分）: "
+                + "，".join(f"{k} {v}" for k, v in prepared.counts["unknown_channels"].items())
+            ]
+            if prepared.counts.get("unknown_channels")
+            else []
+        ),
+    ]
     written = night_report.write_report(summary)
     key = f"nightly-{prepared.night}"
     create_markdown_artifact(
@@ -215,6 +219,9 @@ def publish_report(prepared: PreparedNight, db_url: str) -> dict[str, Any]:
         key=f"{key}-units",
         description="各单位来电类别",
     )
+    create_table_artifact(
+        [f.to_dict() for f in counts], key=f"{key}-counts", description="行数核对（逐文件）"
+    )
     create_link_artifact(written.markdown.resolve().as_uri(), link_text="夜间报告", key=f"{key}-report")
     return {
         "report": str(written.markdown),
@@ -225,32 +232,6 @@ def publish_report(prepared: PreparedNight, db_url: str) -> dict[str, Any]:
     }
 
 
-def _record_run(db_url: str, night: str, source: str) -> int:
-    engine = upgrade(db_url)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            run = NightRun(night=_night_date(night), source=source, status="running")
-            session.add(run)
-            session.flush()
-            return run.id
-    finally:
-        engine.dispose()
-
-
-def _finish_run(
-    db_url: str, run_id: int, status: str, counts: dict[str, Any], versions: dict, error: str | None
-):
-    engine = upgrade(db_url)
-    try:
-        with session_scope(session_factory(engine)) as session:
-            run = session.get(NightRun, run_id)
-            if run is not None:
-                run.status, run.counts, run.model_versions = status, counts, versions
-                run.error, run.finished_at = error, utcnow()
-    finally:
-        engine.dispose()
-
-
 @flow(name=FLOW_NAME, log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
 def nightly_scoring(
     night: str | None = None,
@@ -259,18 +240,16 @@ def nightly_scoring(
     partition_size: int = DEFAULT_PARTITION_SIZE,
     classifier_uri: str | None = None,
     risk_model_uri: str | None = None,
-    crash_after_partition: int | None = None,
 ) -> dict[str, Any]:
-    """Score one night. Without night and source: yesterday (Asia/Shanghai) from the inbox folder.
-
-    ``crash_after_partition`` exists for resume tests: partitions after that
-    index fail without being retried, as if the run had been killed.
-    """
+    """Score one night. Without night and source: yesterday (Asia/Shanghai) from the inbox folder."""
     night, src = resolve_source(night, source)
     db_url = db_url or get_settings().db_url
+    require_customer_secret()
+    open_engine(db_url, create_if_empty=True).dispose()
     versions = model_cache.pinned_versions(classifier_uri, risk_model_uri)
-    run_id = _record_run(db_url, night, str(src))
+    run_id = record_run(db_url, night, str(src))
     counts: dict[str, Any] = {}
+    prepared: PreparedNight | None = None
     try:
         prepared = ingest_night(night, str(src), db_url, partition_size)
         counts.update(prepared.counts)
@@ -278,20 +257,22 @@ def nightly_scoring(
             prepared.partitions,
             classifier_uri=versions["classifier_uri"],
             classifier_version=versions["classifier"],
-            crash_after_partition=crash_after_partition,
         ).result()
         counts["partitions"] = len(done)
         counts["partitions_reused"] = sum(1 for d in done if d["reused"])
         stored = store_night(prepared, versions["classifier"], versions.get("risk_uri"), db_url)
         counts.update({k: v for k, v in stored.items() if isinstance(v, int | float | str)})
-        published = publish_report(prepared, db_url)
+        files = [f.to_dict() for f in prove_counts(prepared, db_url)]
+        counts["files"] = files
+        counts["identity"] = counting.identity_line([counting.FileCount(**f) for f in files])
+        published = publish_report(prepared, db_url, files)
     except BaseException as exc:
-        _finish_run(
-            db_url, run_id, "failed", counts, versions, str(exc).splitlines()[0] if str(exc) else repr(exc)
-        )
+        if prepared is not None:
+            partitions.remove_records(night, prepared.key)
+        finish_run(db_url, run_id, "failed", counts, versions, first_line(exc))
         raise
-    partitions.clear(night)
-    _finish_run(db_url, run_id, "done", counts, versions, None)
+    partitions.clear(night, prepared.key)
+    finish_run(db_url, run_id, "done", counts, versions, None)
     return {"night": night, "source": str(src), "counts": counts, **published}
 
 
@@ -311,9 +292,11 @@ def run_nightly(
 ) -> dict[str, Any]:
     """Run the flow with the chosen task runner; keyword arguments are the flow's parameters.
 
-    A missing export or champion is reported before a flow run starts: one line, not a failed run.
+    A missing export, champion or customer-key secret is reported before a flow
+    run starts: one line, not a failed run.
     """
     resolve_source(parameters.get("night"), parameters.get("source"))
+    require_customer_secret()
     model_cache.pinned_versions(parameters.get("classifier_uri"), parameters.get("risk_model_uri"))
     chosen = nightly_scoring.with_options(task_runner=task_runner(dask_address, runner, workers))
     return chosen(**parameters)

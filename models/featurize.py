@@ -25,6 +25,7 @@ import joblib
 import numpy as np
 
 from pipeline import text as ptext
+from pipeline.procs import exit_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ def _proba(texts: Sequence[str], max_chars: int | None) -> np.ndarray:
 
 def _init_worker(model_path: str | None) -> None:
     global _WORKER_MODEL
+    exit_with_parent()
     ptext.tokenize("预热分词器", clean=False)
     if model_path:
         _WORKER_MODEL = joblib.load(model_path)["pipeline"]

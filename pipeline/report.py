@@ -53,6 +53,8 @@ class NightSummary:
     model_versions: dict[str, str] = field(default_factory=dict)
     rows_read: int | None = None
     duplicates: int = 0
+    identity: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for name, columns in (("calls", CALL_COLUMNS), ("slips", SLIP_COLUMNS)):
@@ -125,6 +127,12 @@ def summary_markdown(summary: NightSummary) -> str:
         + "，".join(f"{RISK_LEVEL_ZH[lv]} {n}" for lv, n in levels.items())
         + f"（共 {sum(levels.values())}）",
         "",
+        *(
+            ["## 行数核对（读入 = 入库 + 已入库 + 隔离 + 重复）", "", summary.identity, ""]
+            if summary.identity
+            else []
+        ),
+        *([*(f"- {note}" for note in summary.notes), ""] if summary.notes else []),
         "## 各单位来电类别",
         "",
         _md_table(_zh_columns(summary.category_by_unit()), "供电单位")

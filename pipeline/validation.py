@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pipeline.config import section
@@ -31,8 +31,49 @@ REASONS: dict[str, str] = {
     "duplicate_call_id": "工单编号在本批数据中重复",
     "known_call_id": "工单编号已在以前的批次中出现",
     "bad_csv_row": "CSV 行的列数与表头不符",
+    "bad_csv_quote": "CSV 行的引号不成对（本行单独隔离，下一行照常读取）",
     "bad_json": "JSON 行无法解析",
+    "bad_type": "字段类型不符合约定（应为文本）",
+    "bad_characters": "字段含控制字符或无效字符",
+    "field_too_long": "字段超出长度上限",
+    "implausible_time": "时间不在合理范围内",
+    "empty_file": "文件为空",
+    "no_data_rows": "文件没有数据行",
+    "bad_encoding": "无法识别文件编码",
+    "missing_columns": "缺少必需的列",
+    "bad_parquet": "Parquet 文件无法读取",
+    "bad_header": "CSV 表头无法解析",
+    "unreadable": "文件无法读取",
+    "bad_file": "文件无法读取",
 }
+
+TEXT_FIELDS: tuple[str, ...] = (
+    "call_id",
+    "customer_id",
+    "phone",
+    "unit",
+    "area",
+    "channel",
+    "transcript",
+    "category",
+)
+"""Fields the contract says are text: typed formats (Parquet, JSON) must give them as strings."""
+
+FIELD_MAX_CHARS: dict[str, int] = {
+    "call_id": 64,
+    "customer_id": 64,
+    "phone": 64,
+    "unit": 100,
+    "area": 200,
+}
+"""Column widths of the product database (pipeline/storage/models.py): longer values are refused here,
+so validate and storage agree on both databases."""
+
+CHANNEL_MAX_CHARS = 16
+"""Width of ``calls.channel``: an unknown channel is kept as given up to this many characters."""
+FREE_TEXT_FIELDS: tuple[str, ...] = ("transcript", "area", "channel")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_CONTROL_ID = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 CHANNEL_ALIASES: dict[str, str] = {
     "电话": "phone",
@@ -79,14 +120,24 @@ class Limits:
 
     max_transcript_chars: int = 20_000
     max_duration_s: int = 6 * 3600
+    earliest: date = date(2000, 1, 1)
+    max_future_days: int = 2
 
     @classmethod
     def from_config(cls) -> Limits:
         cfg = section("ingest")
+        earliest = cfg.get("earliest_call_date", cls.earliest)
         return cls(
             max_transcript_chars=int(cfg.get("max_transcript_chars", cls.max_transcript_chars)),
             max_duration_s=int(cfg.get("max_duration_s", cls.max_duration_s)),
+            earliest=earliest if isinstance(earliest, date) else date.fromisoformat(str(earliest)),
+            max_future_days=int(cfg.get("max_future_days", cls.max_future_days)),
         )
+
+    def window(self) -> tuple[datetime, datetime]:
+        """Call times outside this window are typos or placeholders (0001, 9999, 2099), not calls."""
+        start = datetime.combine(self.earliest, datetime.min.time(), SHANGHAI)
+        return start, datetime.now(SHANGHAI) + timedelta(days=self.max_future_days)
 
 
 def as_text(value: Any) -> str:
@@ -142,16 +193,67 @@ def parse_bool(value: Any) -> bool | None:
     raise ValueError(text)
 
 
-def _channel(value: Any) -> str:
-    text = as_text(value).lower()
+def channel_of(value: Any) -> tuple[str, bool]:
+    """The channel and whether it is one of the four known ones; other sources (12398 or 12345
+    forwarded orders, letters, SMS) are kept as given, to be counted, never a reason to drop a call."""
+    text = as_text(value)
     if not text:
-        return "phone"
-    if text in CHANNELS:
-        return text
-    alias = CHANNEL_ALIASES.get(text)
-    if alias is None:
-        raise RowError("bad_channel", text[:30])
-    return alias
+        return "phone", True
+    low = text.lower()
+    if low in CHANNELS:
+        return low, True
+    alias = CHANNEL_ALIASES.get(low)
+    if alias is not None:
+        return alias, True
+    return clean_free_text(text)[:CHANNEL_MAX_CHARS], False
+
+
+def clean_free_text(text: str) -> str:
+    """Free text without what no database column can hold (NUL, other control characters,
+    lone surrogates); tabs and line breaks stay."""
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+def _check_types(row: dict[str, Any]) -> None:
+    for name in TEXT_FIELDS:
+        value = row.get(name)
+        if value is None or isinstance(value, str):
+            continue
+        if isinstance(value, float) and math.isnan(value):
+            continue
+        kind = "二进制" if isinstance(value, bytes | bytearray | memoryview) else type(value).__name__
+        hint = (
+            "，数值会丢失前导零"
+            if isinstance(value, int | float) and name in ("customer_id", "phone", "call_id")
+            else ""
+        )
+        raise RowError("bad_type", f"{name} 为 {kind}{hint}")
+
+
+def _check_characters(row: dict[str, Any]) -> None:
+    for name in TEXT_FIELDS:
+        if name in FREE_TEXT_FIELDS:
+            continue
+        value = row.get(name)
+        if isinstance(value, str) and _CONTROL_ID.search(value.strip()):
+            raise RowError("bad_characters", name)
+    for name, limit in FIELD_MAX_CHARS.items():
+        value = row.get(name)
+        text = clean_free_text(as_text(value)) if name in FREE_TEXT_FIELDS else as_text(value)
+        if len(text) > limit:
+            raise RowError("field_too_long", f"{name} {len(text)} 字 > {limit}")
+
+
+def _in_window(moment: datetime, limits: Limits, name: str, raw: Any, slack_days: int = 0) -> datetime:
+    start, end = limits.window()
+    end += timedelta(days=slack_days)
+    try:
+        ok = start <= moment <= end
+    except (OverflowError, ValueError):
+        ok = False
+    if not ok:
+        raise RowError("implausible_time", f"{name} {as_text(raw)[:40]}")
+    return moment
 
 
 def _duration(value: Any, limits: Limits) -> int | None:
@@ -181,11 +283,12 @@ def _category(value: Any) -> str | None:
 
 def validate_row(row: dict[str, Any], limits: Limits) -> CallRecord:
     """Turn one raw row into a CallRecord or raise RowError with the first problem found."""
+    _check_types(row)
     missing = [name for name in REQUIRED_FIELDS if name != "transcript" and not as_text(row.get(name))]
     if missing:
         raise RowError("missing_field", ", ".join(missing))
-    transcript = row.get("transcript")
-    transcript = transcript if isinstance(transcript, str) else as_text(transcript)
+    _check_characters(row)
+    transcript = clean_free_text(as_text(row.get("transcript")))
     if not strip_speaker_labels(transcript).strip():
         raise RowError("empty_transcript")
     if len(transcript) > limits.max_transcript_chars:
@@ -194,7 +297,8 @@ def validate_row(row: dict[str, Any], limits: Limits) -> CallRecord:
         call_time = parse_time(row["call_time"])
     except (ValueError, OverflowError):
         raise RowError("bad_call_time", as_text(row["call_time"])[:40]) from None
-    channel = _channel(row.get("channel"))
+    _in_window(call_time, limits, "call_time", row["call_time"])
+    channel, _known = channel_of(row.get("channel"))
     duration = _duration(row.get("duration_s"), limits)
     category = _category(row.get("category"))
     try:
@@ -207,15 +311,16 @@ def validate_row(row: dict[str, Any], limits: Limits) -> CallRecord:
             escalated_at = parse_time(row["escalated_at"])
         except (ValueError, OverflowError):
             raise RowError("bad_escalated_at", as_text(row["escalated_at"])[:40]) from None
+        _in_window(escalated_at, limits, "escalated_at", row["escalated_at"], slack_days=90)
     extras = {key: as_text(value) for key, value in row.items() if key not in CONTRACT_FIELDS}
     return CallRecord(
         call_id=as_text(row["call_id"]),
         call_time=call_time,
         phone=as_text(row["phone"]),
         unit=as_text(row["unit"]),
-        transcript=transcript.strip(),
+        transcript=transcript,
         customer_id=as_text(row.get("customer_id")) or None,
-        area=as_text(row.get("area")) or None,
+        area=clean_free_text(as_text(row.get("area"))) or None,
         channel=channel,
         duration_s=duration,
         extras=extras,

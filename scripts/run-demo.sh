@@ -17,6 +17,19 @@ C=.venv/bin/complaints
 
 step() { printf '\n== %s ==\n' "$1"; }
 
+# The customer-key secret: the code refuses its public default outside tests. The demo makes one
+# per machine (owner-only file); production sets COMPLAINTS_CUSTOMER_SECRET from its secret store.
+if [ -z "${COMPLAINTS_CUSTOMER_SECRET:-}" ] && [ -z "${COMPLAINTS_CUSTOMER_SECRET_FILE:-}" ]; then
+  SECRET_FILE="$COMPLAINTS_HOME/customer-secret"
+  if [ ! -s "$SECRET_FILE" ]; then
+    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(32))' > "$SECRET_FILE")
+  fi
+  export COMPLAINTS_CUSTOMER_SECRET_FILE="$SECRET_FILE"
+fi
+
+step "数据库结构"
+$C db upgrade
+
 step "Prefect 服务"
 if API=$($C prefect-server --quiet); then
   export PREFECT_API_URL="$API"

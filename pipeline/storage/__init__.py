@@ -2,8 +2,11 @@
 
 from pipeline.storage.db import (
     DatabaseError,
+    SecretError,
     customer_hash,
     make_engine,
+    open_engine,
+    require_customer_secret,
     session_factory,
     session_scope,
     upgrade,
@@ -26,6 +29,7 @@ __all__ = [
     "Base",
     "Call",
     "DatabaseError",
+    "SecretError",
     "NightRun",
     "QuarantinedRow",
     "Slip",
@@ -35,6 +39,8 @@ __all__ = [
     "WebhookDelivery",
     "customer_hash",
     "make_engine",
+    "open_engine",
+    "require_customer_secret",
     "session_factory",
     "session_scope",
     "upgrade",

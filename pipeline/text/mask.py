@@ -1,10 +1,17 @@
 """Mask personal data (phones, ID numbers, account numbers) before text leaves the pipeline.
 
-Masks keep the first three and last four characters (``138****5678``) so an
-operator can still tell two numbers apart; ``placeholder=True`` replaces them
-with a tag (``[手机号]``) for model input, where digits only add noise. Short
-numbers (amounts, dates, times, work-order counts) are left alone: only digit
-runs long enough to be a phone, ID or account number are touched.
+Phone masks keep the first three and last four digits (``138****5678``), the
+form operators know; account, ID and bank-card numbers keep only their last
+four (``******4567``): their first digits narrow a person down too much.
+``placeholder=True`` replaces them with a tag (``[手机号]``) for model input,
+where digits only add noise. Short numbers (amounts, dates, times, counts) are
+left alone: only digit runs long enough to be a phone, ID, card or account
+number are touched, also when written in groups with spaces. Work-order numbers
+(``工单号``/``受理编号`` followed by digits, written or spoken) identify a case,
+not a person, and stay as they are.
+
+:func:`mask_pii` is also the function for any free text a person types
+(slip notes, the ``area`` field).
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ _LANDLINE = re.compile(
 _ACCOUNT_CONTEXT = re.compile(
     r"(户号|用户编号|用户号|客户编号|账号|帐号|户头|缴费号)((?:是|为|：|:|[ \t])*)(\d[\d \t\-]{6,18}\d)"
 )
-_LONG_DIGITS = re.compile(r"(?<![\d.\-/:])\d{10,13}(?![\d.\-/:])")
+_LONG_DIGITS = re.compile(r"(?<![\d.])\d{10,}(?![\d.])")
+_SPACED_DIGITS = re.compile(r"(?<![\dA-Za-z])\d{3,}(?:[ \t]\d{2,}){2,}[Xx]?(?![\dA-Za-z])")
+_SPACED_MIN_DIGITS = 14
 _WORK_ORDER = re.compile(r"(工单|单号|编号|流水号)(是|为|：|:)?\s*$")
 _ANY_DIGIT = re.compile(r"\d")
 _SPOKEN_SEP = r"[，,、 \t…·.]{0,3}"
@@ -36,7 +45,19 @@ PLACEHOLDERS: dict[str, str] = {
     "landline": "[电话]",
     "account": "[户号]",
     "spoken": "[号码]",
+    "card": "[证件或卡号]",
 }
+
+
+def _keep_last(chars: str, tail: int = 4) -> str:
+    """All but the last ``tail`` characters hidden (account, ID and card numbers)."""
+    if len(chars) <= tail:
+        return "*" * len(chars)
+    return "*" * (len(chars) - tail) + chars[-tail:]
+
+
+def _work_order_before(text: str, start: int) -> bool:
+    return bool(_WORK_ORDER.search(text, max(0, start - 8), start))
 
 
 def _keep_ends(chars: str, head: int = 3, tail: int = 4) -> str:
@@ -58,13 +79,13 @@ def mask_phone(value: str | None) -> str:
 
 
 def mask_account(value: str | None) -> str:
-    """An account number (户号) or ID number field with only its first 3 and last 4 characters shown."""
+    """An account number (户号) or ID number field with only its last 4 characters shown."""
     if not value:
         return ""
     text = re.sub(r"[\s\-]", "", value)
     if "*" in text or len(text) < 6:
         return value
-    return _keep_ends(text)
+    return _keep_last(text)
 
 
 def _spoken_is_number(run: str) -> bool:
@@ -79,22 +100,32 @@ def mask_pii(text: str, placeholder: bool = False) -> str:
         return text
 
     def sub(kind: str):
+        keep = _keep_ends if kind in ("mobile", "landline") else _keep_last
+
         def repl(match: re.Match[str]) -> str:
             if placeholder:
                 return PLACEHOLDERS[kind]
-            return _keep_ends(re.sub(r"[\s\-－—()（）+]", "", match.group()))
+            return keep(re.sub(r"[\s\-－—()（）+]", "", match.group()))
 
         return repl
 
     def spoken(match: re.Match[str]) -> str:
         run = match.group()
-        if not _spoken_is_number(run):
+        if not _spoken_is_number(run) or _work_order_before(match.string, match.start()):
             return run
-        return PLACEHOLDERS["spoken"] if placeholder else _keep_ends(re.sub(r"[，,、\s…·.]", "", run))
+        return PLACEHOLDERS["spoken"] if placeholder else _keep_last(re.sub(r"[，,、\s…·.]", "", run))
 
     if not _ANY_DIGIT.search(text):
         return _SPOKEN.sub(spoken, text)
     text = _ID_CARD.sub(sub("id"), text)
+
+    def spaced(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        if len(digits) < _SPACED_MIN_DIGITS or _work_order_before(match.string, match.start()):
+            return match.group()
+        return sub("card")(match)
+
+    text = _SPACED_DIGITS.sub(spaced, text)
     text = _MOBILE.sub(sub("mobile"), text)
     text = _LANDLINE.sub(sub("landline"), text)
 
@@ -102,13 +133,13 @@ def mask_pii(text: str, placeholder: bool = False) -> str:
         digits = re.sub(r"\D", "", match.group(3))
         if len(digits) < 8:
             return match.group()
-        masked = PLACEHOLDERS["account"] if placeholder else _keep_ends(digits)
+        masked = PLACEHOLDERS["account"] if placeholder else _keep_last(digits)
         return match.group(1) + (match.group(2) or "") + masked
 
     text = _ACCOUNT_CONTEXT.sub(account, text)
 
     def long_digits(match: re.Match[str]) -> str:
-        if _WORK_ORDER.search(match.string, max(0, match.start() - 8), match.start()):
+        if _work_order_before(match.string, match.start()):
             return match.group()
         return sub("account")(match)
 

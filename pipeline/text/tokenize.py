@@ -120,6 +120,9 @@ def _tokenize_chunk(texts: Sequence[str], clean: bool) -> list[list[str]]:
 
 
 def _worker_init() -> None:
+    from pipeline.procs import exit_with_parent
+
+    exit_with_parent()
     get_tokenizer()
     stopwords()
 

@@ -68,12 +68,12 @@ def test_cli_reports_counts_and_writes_quarantine(tmp_path):
     result = runner.invoke(app, ["validate", str(path), "--quarantine", str(out)])
     assert result.exit_code == 0, result.output
     assert "读取行数: 4" in result.output
-    assert "接受: 1" in result.output
-    assert "隔离: 3" in result.output
+    assert "接受: 2" in result.output
+    assert "隔离: 1" in result.output
     assert "重复工单编号: 1" in result.output
-    assert "渠道取值无效 (bad_channel): 1" in result.output
+    assert "未知渠道（照常评分，计数）: fax 1" in result.output
     codes = sorted(json.loads(line)["reason_code"] for line in out.read_text(encoding="utf-8").splitlines())
-    assert codes == ["bad_call_time", "bad_channel", "duplicate_call_id"]
+    assert codes == ["bad_call_time", "duplicate_call_id"]
 
 
 def test_cli_known_ids_from_previous_night(tmp_path):

@@ -17,7 +17,6 @@ BROKEN = [
     ("missing_field", {"unit": "  "}),
     ("bad_call_time", {"call_time": "昨天晚上"}),
     ("bad_call_time", {"call_time": "2026-13-45 25:00"}),
-    ("bad_channel", {"channel": "fax"}),
     ("bad_duration", {"duration_s": "三分钟"}),
     ("bad_duration", {"duration_s": "-5"}),
     ("bad_duration", {"duration_s": "999999"}),
@@ -112,8 +111,8 @@ def test_quarantine_writer_jsonl(tmp_path):
     path = write_quarantine(_quarantined(), tmp_path / "out" / "q.jsonl")
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [i["reason_code"] for i in items] == ["bad_channel", "bad_json"]
-    assert items[0]["raw"]["channel"] == "fax"
-    assert items[1]["raw"]["_raw_line"] == "{oops"
+    assert items[0]["fields"]["channel"] == "fax"
+    assert items[1]["fields"]["_raw_line"] == "{oops"
 
 
 def test_quarantine_writer_csv(tmp_path):

@@ -77,8 +77,6 @@ def test_mask_phone(value, expected):
 
 
 def test_mask_account():
-    assert mask_account("0531234567") == "053***4567"
-    assert mask_account("532901199001011234") == "532***********1234"
     assert mask_account("") == ""
     assert mask_account("053***4567") == "053***4567"
 
@@ -90,3 +88,51 @@ def test_numbers_on_separate_lines_are_not_joined():
 
 def test_spoken_digits_with_ellipsis():
     assert "五三二四" not in mask_pii("来电人：两五四幺…五三二四拐三")
+
+
+# -- issue 12, item 8 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("客户:0476286058346", "0476286058346"),
+        ("客户：0476286058346", "0476286058346"),
+        ("卡号6222021234567890123", "6222021234567890123"),
+        ("银行卡 6222 0212 3456 7890 123", "6222 0212 3456 7890 123"),
+        ("流水12345678901234567", "12345678901234567"),
+        ("身份证 5329 0119 9001 0112 34", "5329 0119 9001 0112 34"),
+        ("身份证532901 19900101 123X", "532901 19900101 123X"),
+        ("联系人13912345678", "13912345678"),
+        ("请回电13912345678，找王师傅", "13912345678"),
+    ],
+)
+def test_more_personal_numbers_are_masked(text, secret):
+    assert secret not in mask_pii(text)
+    assert secret not in mask_pii(text, placeholder=True)
+
+
+@pytest.mark.parametrize("account", ["0531234567", "户号0531234567", "户号:0531234567"])
+def test_ten_digit_accounts_keep_only_their_last_four(account):
+    masked = mask_pii(account)
+    digits = [c for c in masked if c.isdigit()]
+    assert "".join(digits) == "4567"
+
+
+def test_mask_account_keeps_only_the_last_four():
+    assert mask_account("0531234567") == "******4567"
+    assert mask_account("532901199001011234") == "**************1234"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "工单号2026112700123",
+        "工单号是2026112700123456",
+        "受理编号：20261127001234567",
+        "您的受理编号是 2026 1127 0012 3456",
+        "工单号是二零二六一一二七零零一二三",
+    ],
+)
+def test_spoken_work_order_numbers_stay_unmasked(text):
+    assert mask_pii(text) == text
