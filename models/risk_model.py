@@ -47,6 +47,7 @@ from models.risk_evaluation import (
     recall_curve,
     summary_lines,
 )
+from pipeline.config import horizon_days
 from pipeline.features import FEATURE_COLUMNS, MODEL_COLUMNS, History, text_signals
 from pipeline.records import CallRecord
 from pipeline.risk.baseline import KeywordBaseline
@@ -56,7 +57,6 @@ from pipeline.scoring import call_view, night_of
 
 RISK_MODEL_NAME = "escalation-risk"
 EXPERIMENT = "escalation-risk"
-HORIZON = timedelta(days=30)
 VALIDATION_SHARE = 0.25
 
 
@@ -132,6 +132,7 @@ def replay(
     for record in sorted(records, key=lambda r: r.call_time):
         by_night.setdefault(night_of(record.call_time), []).append(record)
     history = History(config)
+    horizon = timedelta(days=horizon_days())
     rows: list[dict[str, Any]] = []
     for night in tqdm(sorted(by_night), desc="回放历史", unit="夜", disable=not progress):
         views = [call_view(r, r.category or "other") for r in by_night[night]]
@@ -141,7 +142,7 @@ def replay(
             features = history.features(view, text_signals(view.transcript))
             escalated_at = record.escalated_at
             positive = (
-                escalated_at is not None and record.call_time < escalated_at <= record.call_time + HORIZON
+                escalated_at is not None and record.call_time < escalated_at <= record.call_time + horizon
             )
             rows.append(
                 {
