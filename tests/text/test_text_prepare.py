@@ -67,3 +67,12 @@ def test_strip_agent_phrases():
 @pytest.mark.parametrize("transcript", ["", "   ", "坐席：您好，95598，很高兴为您服务"])
 def test_model_input_of_empty_content(transcript):
     assert len(model_input(transcript)) <= 256
+
+
+def test_model_input_carries_no_account_card_or_id_number():
+    from pipeline.text import model_input
+
+    text = "客户:0476286058346，卡号6222 0212 3456 7890 123，身份证5329 0119 9001 0112 34"
+    prepared = model_input(text)
+    for secret in ("0476286058346", "6222", "5329"):
+        assert secret not in prepared
