@@ -16,7 +16,40 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.labels import LABELS  # noqa: E402
 from pipeline.simulator import load_labeled, simulate  # noqa: E402
-from pipeline.simulator.metrics import char_ngrams, sentence_call_counts  # noqa: E402
+from pipeline.simulator.banks import grammar  # noqa: E402
+from pipeline.simulator.metrics import agent_naming_share, char_ngrams, sentence_call_counts  # noqa: E402
+from pipeline.simulator.textbank import text_bank  # noqa: E402
+
+
+def category_names() -> list[str]:
+    """Every wording of a category name the agent templates can say (the catname_* banks)."""
+    g = grammar()
+    rng = __import__("random").Random(0)
+    names = set()
+    for label in LABELS:
+        for _ in range(200):
+            names.add(g.expand(f"catname_{label}", rng, "train", {}))
+    # the formal names only (停电故障, 电压质量 ...): two-character words like 停电 are ordinary speech
+    return sorted(n for n in names if len(n) >= 4)
+
+
+def bank_report() -> None:
+    """The whole-written bank: items per category x register x writer, and its most repeated sentence."""
+    bank = text_bank()
+    if not len(bank):
+        print("text bank                      (empty: data/simbank has no items)")
+        return
+    import pandas as pd
+
+    df = pd.DataFrame(
+        [{"category": i.category, "register": i.register, "writer": i.writer, "subtype": i.subtype} for i in bank.items]
+    )
+    print(f"text bank items                {len(df)}  writers {df['writer'].nunique()}")
+    print(df.pivot_table(index=["category", "register"], columns="writer", aggfunc="size", fill_value=0).to_string())
+    print("items per category             " + str(df["category"].value_counts().to_dict()))
+    counts, _ = sentence_call_counts([i.text for i in bank.items])
+    top = counts.most_common(3)
+    print(f"bank: most frequent sentence   {top[0][1] / len(df):.3%} of items  {top[0][0]}")
 
 
 def report(root: Path) -> None:
@@ -47,6 +80,8 @@ def report(root: Path) -> None:
     seen = df.sort_values("call_time").duplicated("customer_key")
     print(f"repeat-caller share (calls)    {seen.mean():.2%}")
     print(f"channels                       {df['channel'].value_counts(normalize=True).round(3).to_dict()}")
+    share = agent_naming_share(df["transcript"], category_names())
+    print(f"agent names the category       {share:.1%} of calls with agent turns (rule: <= 15%)")
 
 
 def main() -> None:
@@ -57,6 +92,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--holdout", action="store_true")
     args = parser.parse_args()
+    bank_report()
     if args.dir is not None:
         report(args.dir)
         return

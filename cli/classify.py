@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import typer
@@ -22,6 +23,7 @@ def pretrain_command(
     out: Path | None = typer.Option(None, "--out", help="输出目录; 默认 models_dir/bert-zh-compact"),
     preset: str = typer.Option("default", "--preset", help="quick (几分钟) 或 default"),
     steps: int | None = typer.Option(None, "--steps", min=1, help="覆盖预设的训练步数"),
+    ship: bool = typer.Option(False, "--ship", help="同时以半精度写入仓库自带的基础模型 data/base/（首次运行用）"),
 ) -> None:
     """用整词掩码 MLM 预训练紧凑中文 BERT, 作为离线默认基础模型; 记录到 MLflow 实验 bert-pretraining。"""
     _check_preset(preset)
@@ -40,9 +42,33 @@ def pretrain_command(
     if not transcripts:
         fail(f"{data} 中没有来电文本")
         return
+    from pipeline.simulator.textbank import text_bank
+
+    # the writers' items as written, besides the calls built from them: language beyond the call layout
     texts = pretraining_texts(transcripts, TextPrep(max_chars=classifier_settings().max_chars))
+    texts += [item.text for item in text_bank().items]
     cfg = pretrain_config(preset, **({"steps": steps} if steps else {}))
     outcome = pretrain_logged(texts, out or default_base_dir(), cfg, data)
+    if ship:
+        from models.base_shipping import ship_base
+        from models.pretrain_tracking import corpus_fingerprint
+        from models.transformer_training import SHIPPED_BASE
+        from pipeline.simulator.textbank import BANK_DIR
+
+        bank = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(BANK_DIR.glob("*.jsonl")))).hexdigest()
+        source = {
+            "data": str(data),
+            "simbank_sha256": bank,
+            "simbank_items": len(text_bank()),
+            "preset": preset,
+            "steps": cfg.steps,
+            "n_texts": len(texts),
+            "corpus_sha256": corpus_fingerprint(texts),
+            "mlflow_run": outcome.run_id,
+            "final_mlm_loss": round(outcome.final_loss, 4),
+            "final_spread": round(outcome.final_spread, 4),
+        }
+        typer.echo(f"已写入仓库基础模型: {ship_base(outcome.path, SHIPPED_BASE, source)}")
     typer.echo(f"基础模型已保存: {outcome.path}")
     typer.echo(
         f"MLflow 运行: {outcome.run_id}; 最终 MLM 损失 {outcome.final_loss:.3f}, 顶层离散度 {outcome.final_spread:.3f}"
@@ -52,7 +78,7 @@ def pretrain_command(
 
 
 def train_command(
-    model: str = typer.Option("baseline", "--model", help="baseline 或 transformer"),
+    model: str = typer.Option("baseline", "--model", help="baseline、transformer 或 ensemble (微调模型与 n-gram 融合)"),
     base: Path | None = typer.Option(
         None, "--base", help="本地 BERT 检查点目录 (vocab.txt + config.json + 权重)"
     ),
@@ -63,8 +89,8 @@ def train_command(
 ) -> None:
     """训练分类模型, 记录到 MLflow, 注册为挑战者并在不劣于冠军时晋升。"""
     _check_preset(preset)
-    if model not in ("baseline", "transformer"):
-        fail("--model 只能是 baseline 或 transformer")
+    if model not in ("baseline", "transformer", "ensemble"):
+        fail("--model 只能是 baseline、transformer 或 ensemble")
     from models.data import DataError
     from models.evaluation import format_table
     from models.onnx_export import AgreementError
@@ -123,10 +149,11 @@ def evaluate_command(
     eval_dir: Path | None = typer.Option(None, "--eval-dir", help="冻结评估集根目录; 默认 data/eval"),
     model_uri: str | None = typer.Option(None, "--model-uri", help="MLflow 模型 URI; 默认冠军模型"),
 ) -> None:
-    """在冻结评估集 (模拟留出集与独立手写集) 上评估冠军模型, 分别打印结果。"""
-    from models.data import DataError, eval_sets
+    """在开发集 (dev)、封存测试集 (test) 与模拟留出集上评估冠军模型, 打印宏F1及90%区间、各语体、各类别和复核阈值。"""
+    from models.data import DataError, by_register, eval_sets
     from models.evaluation import evaluate_classifier, format_table
     from models.registry import ModelNotFoundError, configure_mlflow, load_classifier
+    from models.review import choose_threshold, review_effect
 
     configure_mlflow()
     try:
@@ -136,13 +163,31 @@ def evaluate_command(
         fail(str(err))
         return
     if not sets:
-        fail(f"没有找到冻结评估集 (simulated / independent): {eval_dir or 'data/eval'}")
-    reports = [evaluate_classifier(name, classifier, df)[0] for name, df in sets.items()]
+        fail(f"没有找到冻结评估集 (simulated / independent/dev / independent/test): {eval_dir or 'data/eval'}")
+    reports, rows, outcomes = [], [], {}
+    for name, df in sets.items():
+        report, preds = evaluate_classifier(name, classifier, df)
+        reports.append(report)
+        outcomes[name] = preds
+        rows.append(report)
+        for register_name, part in by_register(df).items():
+            rows.append(evaluate_classifier(f"{name}:{register_name}", classifier, part)[0])
     typer.echo(f"模型: {classifier.version}")
-    typer.echo(format_table(reports))
+    typer.echo(format_table(rows))
     for report in reports:
         typer.echo(f"\n[{report.name}] 各类别:")
         typer.echo(report.per_class.round(3).to_string())
+    typer.echo(f"\n复核阈值（模型当前 {classifier.review_threshold:.3f}）:")
+    for name in ("dev", "test"):
+        if name not in sets:
+            continue
+        preds, truth = outcomes[name], sets[name]["category"].tolist()
+        conf = [p.confidence for p in preds]
+        correct = [p.category == t for p, t in zip(preds, truth, strict=True)]
+        share, capture = review_effect(conf, correct, classifier.review_threshold)
+        typer.echo(f"  {name}: 送复核 {share:.1%}，覆盖错误 {capture:.1%}")
+        if name == "dev":
+            typer.echo(f"  在 dev 上重新选择: {choose_threshold(conf, correct).summary()}")
 
 
 def register(app: typer.Typer) -> None:

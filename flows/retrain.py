@@ -22,7 +22,7 @@ from flows.retries import RETRY
 from pipeline.config import SAMPLE_DIR
 
 FLOW_NAME = "retrain"
-KINDS: tuple[str, ...] = ("baseline", "transformer", "risk")
+KINDS: tuple[str, ...] = ("baseline", "transformer", "ensemble", "risk")
 
 
 def _row(kind: str, outcome: Any) -> dict[str, Any]:

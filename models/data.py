@@ -108,27 +108,96 @@ def load_unlabeled_texts(path: str | Path) -> list[str]:
     return texts
 
 
-def eval_sets(root: str | Path | None = None) -> dict[str, pd.DataFrame]:
-    """The frozen sets training never sees: ``simulated`` and ``independent`` (those present).
+SPLITS: tuple[str, ...] = ("dev", "test")
+# Registers of the hand-written sets: how the text reached the company.
+_CHANNEL_REGISTER = {
+    "app": "app_message",
+    "wechat": "app_message",
+    "web": "letter_post",
+    "letter": "letter_post",
+    "12398-forward": "work_order",
+    "12398": "work_order",
+    "12345": "work_order",
+}
 
-    When the independent folder holds several files (recorded calls, written
-    complaints), each is also reported on its own as ``independent_<file stem>``.
+
+def _read_items(file: Path) -> pd.DataFrame:
+    """A writer's JSON Lines file: one item a line with ``text``, ``category``, ``register``, ``writer``."""
+    df = pd.read_json(file, lines=True, dtype=False)
+    if df.empty:
+        return pd.DataFrame(columns=["call_id", "transcript", "category", "register", "writer"])
+    return pd.DataFrame(
+        {
+            "call_id": df["id"].astype(str),
+            "transcript": df["text"].astype(str),
+            "category": df["category"].astype(str),
+            "register": df.get("register", pd.Series(["unknown"] * len(df))).astype(str),
+            "writer": df.get("writer", pd.Series([file.stem] * len(df))).astype(str),
+        }
+    )
+
+
+def _read_legacy_csv(file: Path) -> pd.DataFrame:
+    """The first hand-written files: export-format calls, or id/channel/text/category free text."""
+    df = pd.read_csv(file, dtype=str, keep_default_na=False)
+    text_col = "transcript" if "transcript" in df.columns else next(c for c in TEXT_COLUMNS if c in df.columns)
+    ids = df["call_id"] if "call_id" in df.columns else df.get("id", pd.Series([f"{file.stem}-{i}" for i in range(len(df))]))
+    if "channel" in df.columns and text_col != "transcript":
+        register = df["channel"].map(_CHANNEL_REGISTER).fillna("app_message")
+    else:
+        register = pd.Series(["phone_asr"] * len(df))
+    return pd.DataFrame(
+        {
+            "call_id": ids.astype(str),
+            "transcript": df[text_col].astype(str),
+            "category": df["category"].astype(str),
+            "register": register.astype(str).to_numpy(),
+            "writer": f"legacy-{file.stem}",
+        }
+    )
+
+
+def load_eval_split(folder: str | Path) -> pd.DataFrame:
+    """Every item of one hand-written split (``*.jsonl`` writer files and legacy ``*.csv``), cleaned."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*.jsonl")) + sorted(folder.glob("*.csv"))
+    if not files:
+        raise DataError(f"{folder} 中没有评估文件 (*.jsonl / *.csv)")
+    frames = [_read_items(f) if f.suffix == ".jsonl" else _read_legacy_csv(f) for f in files]
+    df = pd.concat(frames, ignore_index=True)
+    df = df[df["category"].isin(LABELS) & (df["transcript"].str.strip() != "")]
+    if df.empty:
+        raise DataError(f"{folder} 中没有带有效类别标签的条目")
+    return df.reset_index(drop=True)
+
+
+def eval_sets(root: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """The frozen sets training never sees: ``simulated``, ``dev`` and the sealed ``test`` (those present).
+
+    ``dev`` decides (early stopping, calibration, review threshold, the gate);
+    ``test`` is reported and decides nothing. Hand-written CSVs lying directly in
+    ``independent/`` (an older layout) count as dev.
     """
     root = Path(root) if root else EVAL_DIR
     sets: dict[str, pd.DataFrame] = {}
-    for name in ("simulated", "independent"):
-        folder = root / name
-        if folder.exists() and any(folder.rglob("*.csv")):
-            sets[name] = load_labeled_texts(folder)
+    simulated = root / "simulated"
+    if simulated.exists() and any(simulated.rglob("*.csv")):
+        sets["simulated"] = load_labeled_texts(simulated)
     independent = root / "independent"
-    files = sorted(independent.glob("*.csv")) if independent.is_dir() else []
-    if len(files) > 1:
-        for file in files:
-            try:
-                sets[f"independent_{file.stem}"] = load_labeled_texts(file)
-            except DataError:
-                continue
+    for split in SPLITS:
+        folder = independent / split
+        if folder.is_dir() and (any(folder.glob("*.jsonl")) or any(folder.glob("*.csv"))):
+            sets[split] = load_eval_split(folder)
+    if "dev" not in sets and independent.is_dir() and any(independent.glob("*.csv")):
+        sets["dev"] = load_eval_split(independent)
     return sets
+
+
+def by_register(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One frame per register of a hand-written split (calls, messages, work orders, letters)."""
+    if "register" not in df.columns:
+        return {}
+    return {str(reg): part.reset_index(drop=True) for reg, part in df.groupby("register", sort=True)}
 
 
 def fingerprint(df: pd.DataFrame) -> str:

@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support  # noqa: E402
 
+from models.gate import Interval, macro_f1_interval  # noqa: E402
 from models.types import Prediction  # noqa: E402
 from pipeline.labels import LABELS  # noqa: E402
 
@@ -31,6 +32,7 @@ class EvalReport:
     per_class: pd.DataFrame
     confusion: np.ndarray
     labels: list[str] = field(default_factory=lambda: list(LABELS))
+    macro_f1_ci: Interval | None = None
 
     def metrics(self, prefix: str | None = None) -> dict[str, float]:
         """Flat metric dict for MLflow (``<prefix>_macro_f1`` ...)."""
@@ -41,6 +43,9 @@ class EvalReport:
             p + "ece": self.ece,
             p + "review_rate": self.review_rate,
         }
+        if self.macro_f1_ci is not None:
+            out[p + "macro_f1_low"] = self.macro_f1_ci.low
+            out[p + "macro_f1_high"] = self.macro_f1_ci.high
         for label, row in self.per_class.iterrows():
             out[f"{p}f1_{label}"] = float(row["f1"])
         return out
@@ -81,6 +86,7 @@ def evaluate_predictions(
         per_class=per_class,
         confusion=confusion_matrix(y_true, y_pred, labels=labels),
         labels=labels,
+        macro_f1_ci=macro_f1_interval(y_true.tolist(), y_pred.tolist(), labels) if len(y_true) else None,
     )
 
 
@@ -152,9 +158,10 @@ def plot_reliability(
 
 def format_table(reports: Sequence[EvalReport]) -> str:
     """Plain-text table of the headline figures, one row per evaluation set."""
-    lines = [f"{'set':<14}{'n':>7}{'macro-F1':>10}{'acc':>8}{'ECE':>8}{'review':>8}"]
+    lines = [f"{'set':<24}{'n':>7}{'macro-F1':>10}{'90% interval':>17}{'acc':>8}{'ECE':>8}{'review':>8}"]
     for r in reports:
+        ci = f"[{r.macro_f1_ci.low:.3f}, {r.macro_f1_ci.high:.3f}]" if r.macro_f1_ci else ""
         lines.append(
-            f"{r.name:<14}{r.n:>7}{r.macro_f1:>10.3f}{r.accuracy:>8.3f}{r.ece:>8.3f}{r.review_rate:>8.1%}"
+            f"{r.name:<24}{r.n:>7}{r.macro_f1:>10.3f}{ci:>17}{r.accuracy:>8.3f}{r.ece:>8.3f}{r.review_rate:>8.1%}"
         )
     return "\n".join(lines)

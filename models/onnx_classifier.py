@@ -20,6 +20,8 @@ class OnnxClassifier:
     """Same interface as the baseline; texts are prepared with the model's own TextPrep."""
 
     kind = "transformer"
+    # fitted on dev at training time (models.calibration); 1.0 leaves probabilities as the model gives them
+    temperature: float = 1.0
 
     def __init__(
         self,
@@ -72,4 +74,6 @@ class OnnxClassifier:
         return softmax(self.logits_prepared(self.text_prep.prepare_many(transcripts)))
 
     def predict(self, transcripts: Sequence[str]) -> list[Prediction]:
-        return predictions_from_proba(self.predict_proba(transcripts), self.labels, self.review_threshold)
+        return predictions_from_proba(
+            self.predict_proba(transcripts), self.labels, self.review_threshold, self.temperature
+        )

@@ -13,7 +13,7 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
-from models.settings import classifier_settings
+from models.settings import classifier_settings, review_threshold
 from models.text_prep import TextPrep
 from pipeline.config import offline_environment
 
@@ -22,27 +22,34 @@ OUTPUT_COLUMNS = ["category", "confidence", "needs_review", "probabilities"]
 
 def load_from_artifacts(artifacts: dict[str, str], version: str = "unregistered"):
     """Build the in-process classifier from the artifact files of a logged model."""
+    from models.baseline import BaselineClassifier
+
     offline_environment()
     meta = json.loads(Path(artifacts["meta"]).read_text(encoding="utf-8"))
-    text_prep = TextPrep.load(artifacts["text_prep"])
-    settings = classifier_settings()
-    threshold = settings.review_threshold
-    if meta["kind"] == "baseline":
-        from models.baseline import BaselineClassifier
+    threshold = review_threshold(meta.get("review_threshold"))
+    kind = meta["kind"]
+    if kind == "baseline":
+        clf = BaselineClassifier.load(artifacts["baseline"], threshold, version)
+    else:
+        from models.onnx_classifier import OnnxClassifier
 
-        return BaselineClassifier.load(artifacts["baseline"], threshold, version)
-    from models.onnx_classifier import OnnxClassifier
+        clf = OnnxClassifier(
+            onnx_path=artifacts["onnx"],
+            tokenizer_dir=artifacts["tokenizer"],
+            labels=meta["labels"],
+            text_prep=TextPrep.load(artifacts["text_prep"]),
+            review_threshold=threshold,
+            max_len=int(meta["max_len"]),
+            version=version,
+            threads=classifier_settings().onnx_threads or None,
+        )
+        if kind == "ensemble":
+            from models.ensemble import EnsembleClassifier
 
-    return OnnxClassifier(
-        onnx_path=artifacts["onnx"],
-        tokenizer_dir=artifacts["tokenizer"],
-        labels=meta["labels"],
-        text_prep=text_prep,
-        review_threshold=threshold,
-        max_len=int(meta["max_len"]),
-        version=version,
-        threads=settings.onnx_threads or None,
-    )
+            ngram = BaselineClassifier.load(artifacts["baseline"], threshold, version)
+            clf = EnsembleClassifier(clf, ngram, float(meta["weight"]), threshold, version)
+    clf.temperature = float(meta.get("temperature", 1.0))
+    return clf
 
 
 class ComplaintClassifierModel(mlflow.pyfunc.PythonModel):

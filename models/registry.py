@@ -15,6 +15,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from models.gate import GateDecision
 from models.settings import CLASSIFIER_NAME
 from pipeline.config import get_settings, offline_environment
 
@@ -36,6 +37,8 @@ class GateResult:
     candidate_score: float
     champion_score: float | None
     reason: str
+    difference_low: float | None = None
+    difference_high: float | None = None
 
 
 def _ensure_sqlite_parent(uri: str) -> None:
@@ -84,43 +87,36 @@ def alias_version(name: str, alias: str = CHAMPION) -> str | None:
         return None
 
 
-def register_and_gate(
-    name: str,
-    model_uri: str,
-    run_id: str,
-    candidate_score: float,
-    champion_score: float | None,
-    margin: float = 0.0,
-) -> GateResult:
-    """Register model_uri as a new version of name (challenger); promote it if it is not worse.
+def register_and_gate(name: str, model_uri: str, run_id: str, decision: GateDecision) -> GateResult:
+    """Register model_uri as a new version of name (challenger); make it champion if the gate said so.
 
-    ``champion_score`` must be the current champion evaluated on the same frozen set
-    (None when there is no champion yet: the first model is promoted).
+    ``decision`` comes from models.gate.decide, computed on dev against the current
+    champion's predictions on the same items.
     """
     client = MlflowClient()
     mv = mlflow.register_model(model_uri, name)
     version = str(mv.version)
     client.set_registered_model_alias(name, CHALLENGER, version)
-    client.set_model_version_tag(name, version, "candidate_score", f"{candidate_score:.6f}")
-    if champion_score is None:
-        promoted, reason = True, "尚无冠军模型，首个模型直接成为冠军"
-    elif candidate_score >= champion_score - margin:
-        promoted = True
-        reason = (
-            f"候选得分 {candidate_score:.4f} 不低于冠军 {champion_score:.4f} - 容差 {margin:.4f}，晋升为冠军"
-        )
-    else:
-        promoted = False
-        reason = (
-            f"候选得分 {candidate_score:.4f} 低于冠军 {champion_score:.4f} - 容差 {margin:.4f}，保留为挑战者"
-        )
-    if promoted:
+    client.set_model_version_tag(name, version, "candidate_score", f"{decision.candidate.value:.6f}")
+    client.set_model_version_tag(name, version, "candidate_interval", str(decision.candidate))
+    if decision.promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
-    client.set_model_version_tag(name, version, "gate", "promoted" if promoted else "refused")
+    client.set_model_version_tag(name, version, "gate", "promoted" if decision.promoted else "refused")
+    client.set_model_version_tag(name, version, "gate_reason", decision.reason[:4000])
     if run_id:
         client.set_tag(run_id, "registered_version", f"{name}/{version}")
-        client.set_tag(run_id, "gate_promoted", str(promoted).lower())
-    return GateResult(name, version, promoted, candidate_score, champion_score, reason)
+        client.set_tag(run_id, "gate_promoted", str(decision.promoted).lower())
+    diff = decision.difference
+    return GateResult(
+        name,
+        version,
+        decision.promoted,
+        decision.candidate.value,
+        decision.champion.value if decision.champion else None,
+        decision.reason,
+        diff.low if diff else None,
+        diff.high if diff else None,
+    )
 
 
 def resolve_alias(name: str, alias: str, train_hint: str) -> tuple[str, str]:

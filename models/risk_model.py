@@ -31,6 +31,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 from tqdm import tqdm
 
+from models.gate import scalar_decision
 from models.registry import (
     CHAMPION,
     GateResult,
@@ -327,7 +328,9 @@ def train_and_register(
     gate = None
     if register:
         champion = _champion_score(val, budget)
-        gate = register_and_gate(RISK_MODEL_NAME, info.model_uri, run_id, model_metrics.recall, champion)
+        gate = register_and_gate(
+            RISK_MODEL_NAME, info.model_uri, run_id, scalar_decision(model_metrics.recall, champion)
+        )
         MlflowClient().set_model_version_tag(
             RISK_MODEL_NAME, gate.version, "thresholds", json.dumps(thresholds)
         )

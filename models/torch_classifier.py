@@ -18,6 +18,8 @@ class TorchClassifier:
     """BertForSequenceClassification in eval mode with length-bucketed batches."""
 
     kind = "transformer-pytorch"
+    # fitted on dev at training time (models.calibration); 1.0 leaves probabilities as the model gives them
+    temperature: float = 1.0
 
     def __init__(
         self,
@@ -61,4 +63,6 @@ class TorchClassifier:
         return softmax(self.logits_prepared(self.text_prep.prepare_many(transcripts)))
 
     def predict(self, transcripts: Sequence[str]) -> list[Prediction]:
-        return predictions_from_proba(self.predict_proba(transcripts), self.labels, self.review_threshold)
+        return predictions_from_proba(
+            self.predict_proba(transcripts), self.labels, self.review_threshold, self.temperature
+        )

@@ -21,8 +21,10 @@ import pandas as pd
 from mlflow.models import infer_signature
 from sklearn.model_selection import train_test_split
 
+from models.calibration import fit_temperature
 from models.data import eval_sets, fingerprint, load_labeled_texts
 from models.evaluation import EvalReport, evaluate_classifier, format_table, plot_confusion, plot_reliability
+from models.gate import GateDecision, decide
 from models.pyfunc_model import ComplaintClassifierModel
 from models.registry import (
     GateResult,
@@ -33,17 +35,19 @@ from models.registry import (
     load_classifier,
     register_and_gate,
 )
-from models.settings import classifier_settings
+from models.review import ReviewChoice, choose_threshold
+from models.settings import classifier_settings, gate_config, review_threshold
 from models.text_prep import TextPrep, augmented
 from pipeline.config import REPO_ROOT
 
 if TYPE_CHECKING:
     from models.transformer_training import FinetuneConfig
 
-Kind = Literal["baseline", "transformer"]
+Kind = Literal["baseline", "transformer", "ensemble"]
+KINDS: tuple[str, ...] = ("baseline", "transformer", "ensemble")
 log = logging.getLogger(__name__)
 
-GATE_SET = "simulated"
+GATE_SET = "dev"
 INPUT_EXAMPLE = ["坐席：您好，请问有什么可以帮您？\n客户：我家从早上开始就停电了，什么时候能来电？"]
 
 
@@ -99,7 +103,7 @@ def _train_baseline(train: pd.DataFrame, text_prep: TextPrep, workdir: Path) -> 
     from models.baseline import BaselineClassifier
 
     texts, labels = augmented(train, text_prep)
-    clf = BaselineClassifier.fit(texts, labels, text_prep, classifier_settings().review_threshold)
+    clf = BaselineClassifier.fit(texts, labels, text_prep, review_threshold(None))
     path = clf.save(workdir / "baseline.joblib")
     meta = {"kind": "baseline", "labels": clf.labels}
     return Trained(clf, {"baseline": str(path)}, meta, text_prep, {})
@@ -126,8 +130,36 @@ def _train_transformer(
     return Trained(result.classifier, artifacts, meta, result.text_prep, result.metrics)
 
 
-def score_champion(name: str, df: pd.DataFrame) -> float | None:
-    """Macro-F1 of the current champion on df (the same frozen set the candidate is judged on)."""
+def _train_ensemble(
+    train: pd.DataFrame,
+    dev: pd.DataFrame,
+    text_prep: TextPrep,
+    base: str | Path | None,
+    preset: str | FinetuneConfig,
+    workdir: Path,
+) -> Trained:
+    """Both members, then the blend weight that does best on dev (0 or 1 keep one model alone)."""
+    from models.ensemble import EnsembleClassifier, choose_weight
+
+    ngram = _train_baseline(train, text_prep, workdir)
+    transformer = _train_transformer(train, dev, text_prep, base, preset, workdir)
+    texts, truth = dev["transcript"].tolist(), dev["category"].tolist()
+    choice = choose_weight(
+        transformer.classifier.predict_proba(texts), ngram.classifier.predict_proba(texts), truth, ngram.classifier.labels
+    )
+    mlflow.log_param("ensemble_weight", choice.weight)
+    mlflow.log_text(
+        "\n".join(f"{w:.1f}\t{f:.4f}" for w, f in choice.scores.items()), "evaluation/ensemble_weights.tsv"
+    )
+    print(choice.summary())
+    clf = EnsembleClassifier(transformer.classifier, ngram.classifier, choice.weight, review_threshold(None))
+    meta = {**transformer.meta, "kind": "ensemble", "weight": choice.weight}
+    artifacts = {**transformer.artifacts, **ngram.artifacts}
+    return Trained(clf, artifacts, meta, transformer.text_prep, transformer.metrics)
+
+
+def champion_predictions(name: str, df: pd.DataFrame) -> list[str] | None:
+    """The current champion's categories on df (the same items the candidate is judged on)."""
     if not champion_exists(name):
         return None
     try:
@@ -136,8 +168,18 @@ def score_champion(name: str, df: pd.DataFrame) -> float | None:
         # a champion that cannot be loaded cannot score tonight either: any working candidate beats it
         log.warning("champion of %s cannot be loaded (%s); gating as if there were none", name, err)
         return None
-    report, _ = evaluate_classifier(GATE_SET, champion, df)
-    return report.macro_f1
+    return [p.category for p in champion.predict(df["transcript"].tolist())]
+
+
+def choose_review(clf, df: pd.DataFrame) -> ReviewChoice:
+    """Pick the needs_review threshold on the decision set and set it on the classifier."""
+    predictions = clf.predict(df["transcript"].tolist())
+    choice = choose_threshold(
+        [p.confidence for p in predictions],
+        [p.category == t for p, t in zip(predictions, df["category"], strict=True)],
+    )
+    clf.review_threshold = review_threshold(choice.threshold)
+    return choice
 
 
 def train_classifier(
@@ -149,7 +191,7 @@ def train_classifier(
     eval_dir: str | Path | None = None,
 ) -> TrainOutcome:
     """Train, evaluate, log and (if register) gate one classifier. Raises DataError on unusable data."""
-    if kind not in ("baseline", "transformer"):
+    if kind not in KINDS:
         raise ValueError(f"unknown model kind: {kind}")
     settings = classifier_settings()
     configure_mlflow()
@@ -172,14 +214,19 @@ def train_classifier(
                 "n_train": len(train),
                 "n_val": len(val),
                 "max_chars": text_prep.max_chars,
-                "review_threshold": settings.review_threshold,
+                "review_threshold_configured": str(settings.review_threshold),
                 "base": str(base) if base else "default",
             }
         )
+        # early stopping reads dev where there is one: hand-written text, not the simulator's
+        stop_on = frozen.get(GATE_SET, val)
+        mlflow.log_param("early_stopping_set", GATE_SET if GATE_SET in frozen else "val")
         if kind == "baseline":
             trained = _train_baseline(train, text_prep, workdir)
+        elif kind == "transformer":
+            trained = _train_transformer(train, stop_on, text_prep, base, preset, workdir)
         else:
-            trained = _train_transformer(train, val, text_prep, base, preset, workdir)
+            trained = _train_ensemble(train, stop_on, text_prep, base, preset, workdir)
         clf, artifacts, meta, text_prep = (
             trained.classifier,
             trained.artifacts,
@@ -188,14 +235,31 @@ def train_classifier(
         )
 
         mlflow.log_param("model_max_chars", text_prep.max_chars)
+        decision_set = GATE_SET if GATE_SET in frozen else "val"
+        decision_df = frozen.get(GATE_SET, val)
+        clf.temperature = 1.0
+        clf.temperature = meta["temperature"] = fit_temperature(
+            clf.predict_proba(decision_df["transcript"].tolist()), decision_df["category"].tolist(), clf.labels
+        )
+        mlflow.log_param("temperature_dev", clf.temperature)
+        review = choose_review(clf, decision_df)
+        meta["review_threshold"] = review.threshold
+        mlflow.log_params({"review_threshold_chosen": review.threshold, "review_chosen_on": decision_set})
+        mlflow.log_text(review.summary(), "evaluation/review_threshold.txt")
         reports: dict[str, EvalReport] = {}
-        metrics: dict[str, float] = dict(trained.metrics)
+        metrics: dict[str, float] = {
+            **trained.metrics,
+            "review_share_dev": review.review_share,
+            "review_error_capture_dev": review.error_capture,
+        }
+        candidate_categories: dict[str, list[str]] = {}
         sets = {"val": val, **frozen}
         plots = workdir / "plots"
         plots.mkdir()
         for name, df in sets.items():
             report, preds = evaluate_classifier(name, clf, df)
             reports[name] = report
+            candidate_categories[name] = [p.category for p in preds]
             metrics.update(report.metrics())
             plot_confusion(report, plots / f"confusion_{name}.png")
             plot_reliability(name, preds, df["category"].tolist(), plots / f"reliability_{name}.png")
@@ -222,10 +286,15 @@ def train_classifier(
     version: str | None = None
     if register:
         gate_df = frozen.get(GATE_SET, val)
-        candidate = reports[GATE_SET if GATE_SET in frozen else "val"].macro_f1
-        champion = score_champion(settings.registered_name, gate_df)
-        gate = register_and_gate(
-            settings.registered_name, info.model_uri, run_id, candidate, champion, settings.gate_margin
+        set_name = GATE_SET if GATE_SET in frozen else "val"
+        champion = champion_predictions(settings.registered_name, gate_df)
+        decision: GateDecision = decide(
+            gate_df["category"].tolist(),
+            candidate_categories[set_name],
+            reports[set_name].ece,
+            champion,
+            gate_config(settings),
         )
+        gate = register_and_gate(settings.registered_name, info.model_uri, run_id, decision)
         version = f"{gate.name}/{gate.version}"
     return TrainOutcome(run_id, info.model_uri, version, metrics, gate, reports)

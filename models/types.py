@@ -32,11 +32,16 @@ class Classifier(Protocol):
 
 
 def predictions_from_proba(
-    proba: np.ndarray, labels: Sequence[str], review_threshold: float
+    proba: np.ndarray, labels: Sequence[str], review_threshold: float, temperature: float = 1.0
 ) -> list[Prediction]:
-    """Turn a (n, n_labels) probability matrix into Predictions; low top probability means review."""
+    """Turn a (n, n_labels) probability matrix into Predictions; low top probability means review.
+
+    ``temperature`` is the one fitted on dev when the model was trained (models.calibration).
+    """
+    from models.calibration import apply_temperature
+
     out: list[Prediction] = []
-    for row in np.asarray(proba, dtype=float):
+    for row in apply_temperature(np.asarray(proba, dtype=float), temperature):
         top = int(row.argmax())
         probs = {label: round(float(p), 6) for label, p in zip(labels, row, strict=True)}
         confidence = float(row[top])

@@ -85,6 +85,8 @@ INTENTS: tuple[Intent, ...] = (
     Intent("theft", "other", 0.7, "none", 1.0, 0.02, 24.0),
     Intent("praise", "other", 0.8, "none", 1.0, 0.0, 24.0),
     Intent("consult", "other", 2.7, "none", 1.0, 0.02, 24.0),
+    Intent("app_trouble", "other", 1.0, "none", 2.0, 0.08, 24.0),
+    Intent("hazard", "other", 1.0, "wd", 72.0, 0.20, 48.0, commit_days=3),
 )
 
 BY_KEY: dict[str, Intent] = {i.key: i for i in INTENTS}

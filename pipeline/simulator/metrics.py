@@ -62,3 +62,26 @@ def char_ngrams(transcripts: Iterable[str], n: int = 4) -> set[str]:
         text = _STRIP.sub("", customer_speech(t))
         grams.update(text[i : i + n] for i in range(len(text) - n + 1))
     return grams
+
+
+def agent_speech(transcript: str) -> str:
+    """The agent's turns of a labelled transcript (empty for free text)."""
+    marks = list(_LABEL.finditer(transcript))
+    parts = []
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(transcript)
+        if m.group(1) not in _CUSTOMER:
+            parts.append(transcript[m.end() : end].strip())
+    return "\n".join(parts)
+
+
+def agent_naming_share(transcripts: Iterable[str], category_names: Iterable[str]) -> float:
+    """Share of calls with agent turns in which the agent says one of the category names."""
+    pattern = re.compile("|".join(map(re.escape, sorted(set(category_names), key=len, reverse=True))))
+    with_agent = named = 0
+    for transcript in transcripts:
+        agent = agent_speech(transcript)
+        if agent:
+            with_agent += 1
+            named += bool(pattern.search(agent))
+    return named / with_agent if with_agent else 0.0

@@ -19,6 +19,14 @@ from pipeline.simulator.banks import grammar
 from pipeline.simulator.dialect import speak
 from pipeline.simulator.escalation import CallPlan
 from pipeline.simulator.intents import INTENTS, Intent
+from pipeline.simulator.textbank import (
+    REGION_OF_DIALECT,
+    BankItem,
+    Want,
+    perturb_numbers,
+    sentences,
+    text_bank,
+)
 
 AGENT_LABELS = ("坐席", "坐席", "坐席", "客服", "话务员", "座席")
 CUSTOMER_LABELS = ("客户", "客户", "客户", "用户", "来电人", "客户")
@@ -33,7 +41,27 @@ FREE_TEXT_PREFIXES = (
     "【网上国网】",
     "【微信公众号】",
 )
+WORK_ORDER_HEADERS = ("12345转办：", "12345热线转办工单：", "【12345转办】", "工单摘要：", "市长热线转来：")
+_END_MARKS = "。！？!?；;，,…~～"
+
+
+def join_clauses(parts: list[str]) -> str:
+    """Clauses joined by commas, except where a clause already ends in punctuation (whole sentences)."""
+    out = ""
+    for part in parts:
+        if not part:
+            continue
+        if out and out[-1] not in _END_MARKS:
+            out += "，"
+        out += part
+    return out
+
+
 _SECONDARY = {label: [i for i in INTENTS if i.label == label] for label in LABELS}
+# Share of calls whose problem statement is a whole-written bank item (where one fits) rather than a template.
+BANK_SHARE = 0.8
+# Share of phone calls in which the agent names the category when confirming the work order.
+AGENT_NAMES_CATEGORY = 0.12
 
 
 @dataclass(frozen=True)
@@ -100,8 +128,8 @@ class Renderer:
 
     def _customer_clauses(
         self, plan: CallPlan, rng: random.Random, ctx: dict[str, str]
-    ) -> tuple[list[str], list[str]]:
-        """The problem statement (opening clauses) and what comes out later in the call."""
+    ) -> tuple[list[str], list[str], BankItem | None]:
+        """The problem statement (opening clauses), what comes out later, and the bank item spoken."""
         p, intent = plan.problem, plan.problem.intent
         cust = p.customer
         key = intent.key
@@ -114,24 +142,29 @@ class Renderer:
                 rng.choice(("刚刚停了电，", "停电停了一下午，", "前面停电，", "今天停了半天电，"))
                 + "电来了以后"
             )
+        item = self._bank_item(plan, rng)
         old = f"{key}_old"
-        if cust.elderly and self._has(old) and rng.random() < 0.65:
+        if item is not None:
+            text = perturb_numbers(item.text.replace("{area}", ctx["area"]), rng)
+            opening.extend(sentences(text))
+        elif cust.elderly and self._has(old) and rng.random() < 0.65:
             opening.append(self._b(old, rng, ctx))
         else:
             opening.append(self._b(f"{key}_say", rng, ctx))
+        said = item.mentions if item is not None else frozenset()
         more = f"{key}_more"
-        if self._has(more) and rng.random() < 0.6:
+        if item is None and self._has(more) and rng.random() < 0.6:
             (later if rng.random() < 0.6 else opening).append(self._b(more, rng, ctx))
-        if self._has(more) and rng.random() < 0.15:
+        if item is None and self._has(more) and rng.random() < 0.15:
             later.append(self._b(more, rng, ctx))
-        if plan.missed and rng.random() < 0.85:
+        if plan.missed and "missed_promise" not in said and rng.random() < 0.85:
             bank = {"crew": "missed_crew", "restore": "missed_restore"}.get(intent.commitment, "missed_wd")
             (opening if rng.random() < 0.5 else later).append(self._b(bank, rng, ctx))
         if plan.callback_unsat and rng.random() < 0.85:
             later.append(self._b("cb_unsat", rng, ctx))
-        if p.wide and intent.key != "area_out" and rng.random() < 0.35:
+        if p.wide and intent.key != "area_out" and "wide_impact" not in said and rng.random() < 0.35:
             later.append(self._b("wide", rng, ctx))
-        if p.vulnerable and rng.random() < 0.6:
+        if p.vulnerable and "vulnerable" not in said and rng.random() < 0.6:
             later.append(self._b("vulnerable", rng, ctx))
         if cust.temper > 0.45 and rng.random() < cust.temper * 0.7:
             later.append(self._b("angry", rng, ctx))
@@ -139,7 +172,7 @@ class Renderer:
             later.append(self._b("rude_addon", rng, ctx))
         if plan.threat:
             later.append(self._b("threat", rng, ctx))
-        if rng.random() < 0.08 and plan.channel == "phone":
+        if item is None and rng.random() < 0.08 and plan.channel == "phone":
             other = rng.choice([lab for lab in LABELS if lab != intent.label])
             second: Intent = rng.choice(_SECONDARY[other])
             text = self._b("secondary_intro", rng, ctx) + "，" + self._b(f"{second.key}_say", rng, ctx)
@@ -150,7 +183,25 @@ class Renderer:
             else:
                 later.append(text)
                 later.append("不过" + priority)
-        return opening, later
+        return opening, later, item
+
+    def _bank_item(self, plan: CallPlan, rng: random.Random) -> BankItem | None:
+        """A whole-written item for this call's problem, or None to speak from the templates."""
+        if rng.random() >= BANK_SHARE:
+            return None
+        p = plan.problem
+        want = Want(
+            category=p.intent.label,
+            subtype=p.intent.key,
+            channel=plan.channel,
+            region=REGION_OF_DIALECT.get(p.area.unit.spec.dialect, "standard"),
+            elderly=p.customer.elderly,
+            repeat=plan.index > 0,
+            missed=plan.missed,
+            vulnerable=p.vulnerable,
+            wide=p.wide,
+        )
+        return text_bank().draw(want, self.split, rng)
 
     def _voice(self, text: str, plan: CallPlan, rng: random.Random, level: float) -> str:
         cust = plan.problem.customer
@@ -174,7 +225,7 @@ class Renderer:
     ) -> tuple[list[tuple[str, str]], bool]:
         p = plan.problem
         label = p.intent.label
-        opening, later = self._customer_clauses(plan, rng, ctx)
+        opening, later, _item = self._customer_clauses(plan, rng, ctx)
         r = rng.random()
         length = "short" if r < 0.15 else "long" if r > 0.85 else "normal"
         turns: list[tuple[str, str]] = []
@@ -198,11 +249,11 @@ class Renderer:
             opening.insert(0, self._b("hello", rng, ctx) + "，" + self._b("intro", rng, ctx))
         if length != "short" and len(opening) > 2 and rng.random() < 0.5:
             cut = rng.randint(1, len(opening) - 1)
-            c("，".join(opening[:cut]))
+            c(join_clauses(opening[:cut]))
             turns.append(("A", rng.choice(("嗯，您说", "好的，您继续说", "嗯", "您慢慢说"))))
-            c("，".join(opening[cut:]))
+            c(join_clauses(opening[cut:]))
         else:
-            c("，".join(opening))
+            c(join_clauses(opening))
         gave = False
         if length != "short" or rng.random() < 0.3:
             a("ask_account")
@@ -225,7 +276,7 @@ class Renderer:
         for _ in range(rounds):
             question = ""
             for _try in range(3):
-                question = self._b(f"ask_{label}" if rng.random() < 0.45 else "ask_more", rng, ctx)
+                question = self._b(f"ask_{label}" if rng.random() < 0.3 else "ask_more", rng, ctx)
                 if question not in asked:
                     break
             asked.add(question)
@@ -258,14 +309,14 @@ class Renderer:
                 + rng.choice(("，就打这个", "，这个号码一直开着", "", "，白天打不通就晚上打"))
             )
         while pending:
-            c("，".join(pending[:2]))
+            c(join_clauses(pending[:2]))
             pending = pending[2:]
             if pending:
                 a("soothe")
         if p.customer.temper > 0.5 and rng.random() < 0.6:
             a("soothe")
         confirm = self._b("confirm_open", rng, ctx)
-        if rng.random() < 0.35:
+        if rng.random() < AGENT_NAMES_CATEGORY:
             ctx = {**ctx, "catname": self._b(f"catname_{label}", rng, ctx)}
             confirm += "，" + self._b("named", rng, ctx)
         commitment = p.intent.commitment
@@ -304,20 +355,27 @@ class Renderer:
 
     # -- free text -----------------------------------------------------------------------
     def _free_text(self, plan: CallPlan, rng: random.Random, ctx: dict[str, str]) -> tuple[str, bool]:
-        opening, later = self._customer_clauses(plan, rng, ctx)
+        opening, later, item = self._customer_clauses(plan, rng, ctx)
         parts = opening + later
         gave = rng.random() < 0.7
+        if item is not None and item.register == "work_order":
+            # a clerk's summary forwarded by another hotline: its own header, no customer small talk
+            header = rng.choice(WORK_ORDER_HEADERS)
+            text = join_clauses(parts)
+            if gave and rng.random() < 0.5:
+                text += f"户号{plan.problem.customer.account}。"
+            return header + garble(text, rng, 0.02), gave
         if gave and rng.random() < 0.5:
             parts.insert(0, f"户号{plan.problem.customer.account}")
         if rng.random() < 0.6:
             parts.insert(0 if rng.random() < 0.5 else len(parts), "地址：" + plan.problem.area.name)
         if rng.random() < 0.5:
             parts.append(self._b("hurry", rng, ctx))
-        if rng.random() < 0.4:
+        if item is None and rng.random() < 0.4:
             parts.insert(0, self._b("written_open", rng, ctx))
         if rng.random() < 0.3:
             parts.append(self._b("written_ask", rng, ctx))
-        text = "，".join(parts) + rng.choice(("。", "！", "", "!!", "。。"))
+        text = join_clauses(parts) + rng.choice(("。", "！", "", "!!", "。。"))
         prefix = rng.choice(FREE_TEXT_PREFIXES)
         text = speak(
             text, plan.problem.area.unit.spec.dialect, plan.problem.customer.dialect_strength * 0.5, rng

@@ -37,6 +37,13 @@ _FIXED_AGENT = re.compile(
     r"|(或者)?(报|说)一下(您的)?(详细)?地址(也行|也可以)?|您(能|可以)(再)?具体说一下吗|请(您)?记好"
     r"|(^|(?<=[。！？，]))(好的|嗯|是的|明白了?)[，,。]"
 )
+# The company's category names, as agents say them when they register a work order. Free-text
+# channels have no agent, so a model must not learn the label from these words: they are masked.
+CATEGORY_MASK = "某类"
+_CATEGORY_NAMES = re.compile(
+    r"停电故障|故障报修|紧急抢修|电压质量(问题)?|电能质量|电压异常|抄表收费|电费核查|计量异常|电费电价|缴费问题"
+    r"|用电办理|业扩报装|业务办理|用电业务|新装增容|意见建议|安全隐患|服务投诉"
+)
 _REPEATED_END = re.compile(r"[，,；;]*([。！？])[。！？，,；;]*|([，,；;])[，,；;]+")
 _FILLER_WORDS = (
     "喂|嗯|啊|哦|噢|哎|唉|诶|呃|好的|好嘛|好吧|好|对的|对|是的|是|谢谢你|谢谢您|谢谢|行吧|行|"
@@ -119,8 +126,8 @@ def _select(sentences: list[str], budget: int) -> list[str]:
 
 
 def strip_agent_phrases(text: str) -> str:
-    """Agent words without the greeting and other fixed phrases every call has."""
-    text = _FIXED_AGENT.sub("", text)
+    """Agent words without the greeting, other fixed phrases every call has, and the category names."""
+    text = _CATEGORY_NAMES.sub(CATEGORY_MASK, _FIXED_AGENT.sub("", text))
     return _REPEATED_END.sub(lambda m: m.group(1) or m.group(2), text).lstrip("，,；;。")
 
 

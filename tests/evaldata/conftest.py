@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-EVAL_DIR = Path(__file__).resolve().parents[2] / "data" / "eval" / "independent"
+EVAL_DIR = Path(__file__).resolve().parents[2] / "data" / "eval" / "independent" / "dev"
 
 
 @pytest.fixture(scope="session")

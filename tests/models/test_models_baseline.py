@@ -47,11 +47,11 @@ def test_baseline_run_is_logged_and_registered(baseline_champion):
 
     run = mlflow.get_run(baseline_champion.run_id)
     assert run.data.tags["data_sha256"] and len(run.data.tags["data_sha256"]) == 64
-    assert "simulated_macro_f1" in run.data.metrics and "independent_macro_f1" in run.data.metrics
+    assert "simulated_macro_f1" in run.data.metrics and "dev_macro_f1" in run.data.metrics
     assert run.data.metrics["simulated_macro_f1"] > 0.5  # chance is about 0.2
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(baseline_champion.run_id, "evaluation")}
     assert "evaluation/confusion_simulated.png" in artifacts
-    assert "evaluation/reliability_independent.png" in artifacts
+    assert "evaluation/reliability_dev.png" in artifacts
     assert baseline_champion.gate is not None
 
 

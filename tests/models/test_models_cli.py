@@ -66,4 +66,4 @@ def test_classify_missing_input_fails_clearly(tmp_path):
 def test_evaluate_prints_both_frozen_sets(baseline_champion, tiny_data):
     result = CliRunner().invoke(app, ["evaluate", "--eval-dir", str(tiny_data["eval"])])
     assert result.exit_code == 0, result.output
-    assert "simulated" in result.output and "independent" in result.output
+    assert "simulated" in result.output and "dev" in result.output and "复核阈值" in result.output

@@ -13,7 +13,7 @@ from pipeline.simulator import load_labeled, simulate
 @pytest.fixture(scope="session")
 def train_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sim_train")
-    simulate(out, days=3, seed=101, scale=0.5)
+    simulate(out, days=3, seed=7, scale=0.5)
     return out
 
 

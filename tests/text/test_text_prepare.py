@@ -76,3 +76,12 @@ def test_model_input_carries_no_account_card_or_id_number():
     prepared = model_input(text)
     for secret in ("0476286058346", "6222", "5329"):
         assert secret not in prepared
+
+
+def test_agent_category_names_are_masked_but_customer_words_are_kept() -> None:
+    from pipeline.text.prepare import CATEGORY_MASK, model_input
+
+    text = model_input("坐席：您好，这个我给您登记为停电故障工单\n客户：我家停电故障好几个钟头了")
+    agent = text.split("坐席：", 1)[1]
+    assert "停电故障" not in agent and CATEGORY_MASK in agent
+    assert text.startswith("我家停电故障")
