@@ -7,7 +7,7 @@ Models registered earlier were pickled as ``models.risk_model.RiskModel`` /
 
 from models.risk.features import FEATURE_COLUMNS, MODEL_COLUMNS
 from models.risk.model import RISK_MODEL_NAME, RiskModel, RiskPyfunc, load_risk_model
-from models.risk.replay import HORIZON, load_replay, records_from_labeled, replay
+from models.risk.replay import load_replay, records_from_labeled, replay
 from models.risk.train import (
     EXPERIMENT,
     VALIDATION_SHARE,
@@ -20,7 +20,6 @@ from models.risk.train import (
 __all__ = [
     "EXPERIMENT",
     "FEATURE_COLUMNS",
-    "HORIZON",
     "MODEL_COLUMNS",
     "RISK_MODEL_NAME",
     "VALIDATION_SHARE",

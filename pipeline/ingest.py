@@ -23,7 +23,7 @@ import itertools
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,7 @@ class IngestResult:
 
     def quarantine_file(self, path: Path, err: IngestError) -> None:
         source = str(path)
-        reason = f"{reason_text(err.code)}: {err}"
+        reason = str(err)
         self.bad_files.append(BadFile(source, err.code, reason))
         self.quarantined.append(QuarantinedRow(0, None, err.code, reason, {}, source))
         self.rows_by_file.setdefault(source, 0)
@@ -165,9 +165,10 @@ def read_export(
     result = IngestResult()
     seen: set[str] = set()
     plan = _plan(path, result)
-    with tqdm(total=len(plan), desc="读取", disable=not progress, unit="个文件") as bar:
+    with tqdm(desc="读取校验", disable=not progress, unit="行") as bar:
         for export, labels in plan:
             result.files.append(export)
+            bar.set_postfix_str(export.name)
             try:
                 rows = _rows(export)
             except IngestError as err:
@@ -175,8 +176,7 @@ def read_export(
                     raise
                 result.quarantine_file(export, err)
             else:
-                _read_one(export, rows, labels, limits, known, seen, result)
-            bar.update(1)
+                _read_one(export, rows, labels, limits, known, seen, result, bar.update)
     return result
 
 
@@ -227,10 +227,12 @@ def _read_one(
     known: set[str],
     seen: set[str],
     result: IngestResult,
+    tick: Callable[[int], object] = lambda _n: None,
 ) -> None:
     source = str(path)
     result.rows_by_file.setdefault(source, 0)
     for raw in rows:
+        tick(1)
         result.rows_read += 1
         result.rows_by_file[source] += 1
         call_id = _row_id(raw.data.get("call_id"))
@@ -427,9 +429,12 @@ def _csv_rows(path: Path, required: tuple[str, ...]) -> list[_RawRow]:
                 rows.append(_RawRow(number, dict(zip(names, values, strict=True))))
         except csv.Error:
             number += 1
+            begin = pos + consumed
             bad_end = pos + max(reader.line_num, consumed + 1)
-            rows.append(_broken_row(number, names, lines[pos + consumed : bad_end], "bad_csv_row"))
-            restart = bad_end
+            cut = next((k for k in range(begin + 1, bad_end) if starts(lines[k])), None)
+            code = "bad_csv_quote" if cut is not None else "bad_csv_row"
+            rows.append(_broken_row(number, names, lines[begin : cut or bad_end], code))
+            restart = cut or bad_end
         if restart is None:
             break
         pos = restart

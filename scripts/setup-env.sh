@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install the project with its dev extras; safe to rerun.
+# Create .venv and install the project with its dev extras, at the versions pinned in
+# constraints.txt (refresh it with scripts/lock-deps.sh); safe to rerun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
@@ -14,4 +15,4 @@ pip_install() {
 pip_install --upgrade pip
 # torch is pinned to the CPU build that lies on the machine's disk (PIP_FIND_LINKS).
 pip_install 'torch==2.13.0'
-pip_install -e '.[dev]'
+pip_install -c constraints.txt -e '.[dev]'

@@ -3,7 +3,7 @@
 Each night's calls join the in-memory :class:`pipeline.features.History` before
 that night is scored (the nightly batch sees the whole night); labels travel
 alongside but never enter features. The target ``y`` is "this problem reaches
-12398 within 30 days after this call".
+12398 within ``horizon_days`` (default 30) after this call".
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from pipeline.config import horizon_days
 from pipeline.features import CallView, History, text_signals
 from pipeline.records import CallRecord, night_of
 from pipeline.risk.config import RiskConfig
 from pipeline.risk.rules import forcing_rules
 from pipeline.text.mask import mask_pii
-
-HORIZON = timedelta(days=30)
 
 
 def records_from_labeled(df: pd.DataFrame) -> list[CallRecord]:
@@ -75,6 +74,7 @@ def replay(
     for record in sorted(records, key=lambda r: r.call_time):
         by_night.setdefault(night_of(record.call_time), []).append(record)
     history = History(config)
+    horizon = timedelta(days=horizon_days())
     rows: list[dict[str, Any]] = []
     for night in tqdm(sorted(by_night), desc="回放历史", unit="夜", disable=not progress):
         views = [replay_view(r, r.category or "other") for r in by_night[night]]
@@ -84,7 +84,7 @@ def replay(
             features = history.features(view, text_signals(view.transcript))
             escalated_at = record.escalated_at
             positive = (
-                escalated_at is not None and record.call_time < escalated_at <= record.call_time + HORIZON
+                escalated_at is not None and record.call_time < escalated_at <= record.call_time + horizon
             )
             rows.append(
                 {

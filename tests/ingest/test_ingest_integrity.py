@@ -211,3 +211,16 @@ def test_parquet_string_account_numbers_keep_their_leading_zero(tmp_path):
     pd.DataFrame([make_row("A", customer_id="0531234567")]).to_parquet(tmp_path / "c.parquet")
     (record,) = read_export(tmp_path / "c.parquet").records
     assert record.customer_id == "0531234567"
+
+
+def test_a_quote_left_open_on_the_first_row_does_not_swallow_the_rest_of_the_file(tmp_path):
+    path = tmp_path / "c.csv"
+    rows = "".join(_csv_line(make_row(f"R{i}", transcript="客户：家里停电了")) for i in range(3))
+    head = ",".join(EXPORT_FIELDS) + "\r\n"
+    path.write_text(
+        head + 'Q,2026-11-27 19:05:00,,138,局,村,phone,5,"客户：引号没关上\r\n' + rows, encoding="utf-8"
+    )
+    result = read_export(path)
+    assert result.rows_read == 4
+    assert [r.call_id for r in result.records] == ["R0", "R1", "R2"]
+    assert result.quarantined[0].reason_code == "bad_csv_quote"

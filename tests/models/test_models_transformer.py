@@ -129,3 +129,26 @@ def test_train_cli_rejects_a_folder_that_is_not_bert(tmp_path, tiny_data):
 def test_unknown_preset_is_a_user_error(preset, tiny_data):
     result = CliRunner().invoke(app, ["train", "--preset", preset, "--data", str(tiny_data["train"])])
     assert result.exit_code == 2 and "未知的预设" in result.output
+
+
+def test_tiny_ensemble_fine_tunes_blends_and_loads_from_the_registry(tiny_base, tiny_data, tiny_finetune_config):
+    import mlflow
+
+    from models.ensemble import WEIGHTS
+
+    outcome = train_classifier(
+        "ensemble",
+        tiny_data["train"],
+        base=tiny_base,
+        preset=tiny_finetune_config,
+        register=False,
+        eval_dir=tiny_data["eval"],
+    )
+    params = mlflow.get_run(outcome.run_id).data.params
+    assert float(params["ensemble_weight"]) in WEIGHTS
+    assert params["early_stopping_set"] == "dev"
+    assert 0.05 <= float(params["temperature_dev"]) <= 20
+    clf = load_classifier(model_uri=outcome.model_uri)
+    assert type(clf).__name__ == "EnsembleClassifier" and clf.weight == float(params["ensemble_weight"])
+    preds = clf.predict(["客户：我家停电了，什么时候来电", "这个月电费怎么这么高"])
+    assert all(p.category in LABELS and abs(sum(p.probabilities.values()) - 1) < 1e-3 for p in preds)
