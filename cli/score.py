@@ -58,7 +58,7 @@ def score_command(
 ) -> None:
     """对一批来电分类、评估 12398 升级风险、生成或更新预警单，并写入数据库。"""
     from models.registry import ModelNotFoundError, configure_mlflow, load_classifier
-    from models.risk.model import load_risk_model
+    from models.risk_model import load_risk_model
     from pipeline.counting import CountMismatch, identity_line
     from pipeline.ingest import IngestError
     from pipeline.scoring import score_export
@@ -272,7 +272,7 @@ def risk_train(
     register: bool = typer.Option(True, "--register/--no-register", help="注册到 MLflow 并执行晋升门槛"),
 ) -> None:
     """按日期回放模拟数据训练升级风险模型，选定分级阈值，记入 MLflow 并注册 escalation-risk。"""
-    from models.risk.train import train_and_register
+    from models.risk_model import train_and_register
     from pipeline.simulator import DatasetError, SimulationError
 
     if data is not None and not data.is_dir():
@@ -296,7 +296,7 @@ def risk_evaluate(
 ) -> None:
     """在留出数据上评估：升级前已预警比例、提前量、每千通预警量、误报占比，与关键词基线对比。"""
     from models.registry import ModelNotFoundError
-    from models.risk.evaluate import evaluate
+    from models.risk_evaluation import evaluate
     from pipeline.simulator import DatasetError
 
     if data is not None and not data.is_dir():

@@ -87,11 +87,10 @@ def risk_model(uri: str | None) -> Any:
     key = _key(uri)
     with _LOCK:
         if key not in _RISK_MODELS:
-            from models import registry
-            from models.risk.model import load_risk_model
+            from models import registry, risk_model
 
             registry.configure_mlflow()
-            model = load_risk_model(model_uri=uri)
+            model = risk_model.load_risk_model(model_uri=uri)
             model.version = _version_name(uri)
             _RISK_MODELS[key] = model
         return _RISK_MODELS[key]

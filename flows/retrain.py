@@ -59,9 +59,9 @@ def train_risk_task(data_dir: str) -> dict[str, Any]:
 
     It has no presets: replaying the nights and fitting the tree model is quick at any size used here.
     """
-    from models.risk.train import train_and_register
+    from models import risk_model
 
-    outcome = train_and_register(Path(data_dir), register=True, progress=False)
+    outcome = risk_model.train_and_register(Path(data_dir), register=True, progress=False)
     return _row("risk", outcome)
 
 
@@ -100,8 +100,8 @@ def retrain(
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     for kind in wanted:
-        if kind == "risk" and importlib.util.find_spec("models.risk.train") is None:
-            logger.warning("风险模型训练入口 models.risk.train 尚不存在，跳过")
+        if kind == "risk" and importlib.util.find_spec("models.risk_model") is None:
+            logger.warning("风险模型训练入口 models.risk_model 尚不存在，跳过")
             rows.append({**_row(kind, None), "decision": "跳过：风险模型训练入口不存在"})
             continue
         logger.info("训练 %s（预设 %s，数据 %s）", kind, preset, data)
