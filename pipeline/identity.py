@@ -49,7 +49,7 @@ _DIGIT = "[0-9" + "".join(_SPOKEN) + "]"
 _FILLER = r"(?:[ \t，,、…·.\-]|呃|嗯|啊|那个){0,3}"
 _RUN = re.compile(rf"{_DIGIT}(?:{_FILLER}{_DIGIT})+")
 _ACCOUNT_WORD = re.compile(r"户号|用户编号|用户号|客户编号|户头|缴费号|账号|帐号")
-_NOT_ACCOUNT_BEFORE = re.compile(r"(工单|单号|工单号|编号|流水号|电话|手机|号码)[是为：:\s]*$")
+_NOT_ACCOUNT_WORD = re.compile(r"工单|单号|流水号|电话|手机|号码|(?<![用客户])编号")
 _MASKED = re.compile(r"\*")
 SQL_CHUNK = 500
 
@@ -76,9 +76,11 @@ def spoken_account(transcript: str) -> str | None:
             if len(digits) not in ACCOUNT_LENGTHS or (len(digits) == 11 and digits.startswith("1")):
                 continue
             before = turn.text[max(0, match.start() - 10) : match.start()]
-            if _NOT_ACCOUNT_BEFORE.search(before):
-                continue
-            if asked or _ACCOUNT_WORD.search(before):
+            named = list(_ACCOUNT_WORD.finditer(before))
+            other = list(_NOT_ACCOUNT_WORD.finditer(before))
+            if other and (not named or other[-1].end() > named[-1].end()):
+                continue  # the nearest word before it names a work order or a phone
+            if asked or named:
                 return digits
         asked = False
     return None

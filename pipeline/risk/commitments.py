@@ -48,11 +48,14 @@ _GAP = r"[^。！？!?；;，,]{0,8}?"
 
 _ARRIVE = r"(?:到达现场|赶到现场|到现场|赶到|到达|到场|到位|上门|过去|过来|到)"
 _CREW = (
-    re.compile(rf"{_SPAN}{_WITHIN}{_GAP}{_ARRIVE}"),
+    re.compile(rf"{_SPAN}{_WITHIN}{_GAP}(?P<verb>{_ARRIVE})"),
     re.compile(
         rf"(?:到达现场|赶到现场|到现场|到达|到场|上门)(?:时间|时限)?[^。！？!?；;\d]{{0,4}}?{_SPAN}{_WITHIN}"
     ),
 )
+_PLAIN_ARRIVE = {"到", "过去", "过来", "到位"}
+_CREW_WORD = re.compile(r"抢修|师傅|人员|电工|班组|派单|派人|派车|安排人|队伍|值班")
+_SENTENCE_END = re.compile(r"[。！？!?；;]")
 _RESTORE_VERB = r"(?:恢复供电|恢复送电|恢复用电|恢复正常供电|送电|来电|通电|复电|恢复)"
 _NO_ARRIVAL_GAP = r"[^。！？!?；;，,到]{0,8}?"
 _RESTORE_SPAN = re.compile(rf"{_SPAN}{_WITHIN}{_NO_ARRIVAL_GAP}{_RESTORE_VERB}")
@@ -217,6 +220,16 @@ def agent_text(transcript: str) -> str:
     return "。".join(t.text for t in split_turns(normalize(transcript or "")) if t.speaker == "agent")
 
 
+def _crew_context(text: str, match: re.Match[str]) -> bool:
+    """A bare 到 / 过去 is a crew's arrival only when the sentence names the crew (稍等两分钟到系统里查 is not)."""
+    verb = match.groupdict().get("verb")
+    if verb not in _PLAIN_ARRIVE:
+        return True
+    ends = list(_SENTENCE_END.finditer(text, 0, match.start()))
+    start = ends[-1].end() if ends else 0
+    return _CREW_WORD.search(text, start, match.end()) is not None
+
+
 def extract_commitments(transcript: str, call_time: datetime, call_id: str | None = None) -> list[Commitment]:
     """Every dated promise in the agent's turns, in order of appearance, with its due time.
 
@@ -262,8 +275,9 @@ def extract_commitments(transcript: str, call_time: datetime, call_id: str | Non
     for pattern in _CREW:
         for match in pattern.finditer(text):
             span = _span(match)
-            if span is not None and span <= timedelta(hours=24):
-                add(match, "crew", call_time + span)
+            if span is None or span > timedelta(hours=24) or not _crew_context(text, match):
+                continue
+            add(match, "crew", call_time + span)
     return [c for _, c in sorted(found, key=lambda item: item[0])]
 
 

@@ -115,6 +115,8 @@ def test_a_promise_is_read_with_its_due_time(agent, kind, due, text):
         "我们会在规定时限内处理",
         "我这边给您做了记录",
         "一时半会恢复不了",
+        "您稍等两分钟到系统里查一下",
+        "我十分钟过去看一下您的工单",
     ],
 )
 def test_vague_words_are_no_dated_promise(agent):
