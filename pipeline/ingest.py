@@ -338,31 +338,34 @@ def _physical_lines(text: str) -> list[str]:
 
 
 class _RecordStart:
-    """Whether a physical line looks like the first line of a record: enough fields, an id, a call time.
+    """Whether a physical line looks like the first line of a record.
 
-    A transcript line inside a quoted field almost never has that many commas *and* a
-    parseable time in the call-time column; a line swallowed by an unbalanced quote does.
+    It must hold every column up to the transcript (the one column that spans
+    lines in a well-formed export), a call id and a parseable call time. A
+    transcript line inside a quoted field almost never has that many commas
+    *and* a time in the call-time column; a line swallowed by an unbalanced
+    quote does.
     """
 
     def __init__(self, names: list[str]) -> None:
         self.width = len(names)
+        self.need = names.index("transcript") + 1 if "transcript" in names else self.width
         self.id_index = names.index("call_id") if "call_id" in names else None
         self.time_index = names.index("call_time") if "call_time" in names else None
 
     def __call__(self, line: str) -> bool:
-        need = self.time_index if self.time_index is not None else self.width - 1
-        if line.count(",") < need:
+        if line.count(",") < self.need - 1:
             return False
         try:
             fields = next(csv.reader([line]))
         except (csv.Error, StopIteration):
             return False
-        if self.time_index is None:
-            return len(fields) == self.width
-        if len(fields) <= self.time_index:
+        if len(fields) < self.need:
             return False
         if self.id_index is not None and not fields[self.id_index].strip():
             return False
+        if self.time_index is None:
+            return True
         try:
             parse_time(fields[self.time_index])
         except (ValueError, OverflowError):
