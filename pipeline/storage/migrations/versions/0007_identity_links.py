@@ -7,15 +7,11 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-# Chained after 0005 (service center, branch issue-13). Until that migration is in the tree, after 0001,
-# so this branch upgrades on its own; once 0005 is merged the chain is 0001 -> 0005 -> 0007.
-down_revision = "0005" if (Path(__file__).parent / "0005_service_center.py").is_file() else "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
