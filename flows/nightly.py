@@ -96,6 +96,8 @@ def ingest_night(night: str, source: str, db_url: str, partition_size: int) -> P
         engine.dispose()
     new_records = [r for r in result.records if r.call_id not in stored]
     key = partitions.run_key(db_url, fingerprint, partition_size)
+    for orphan in partitions.remove_orphaned_records(night):
+        logger.info("已删除中断运行 %s 留下的原始记录文件", orphan)
     parts = partitions.write_partitions(
         night, key, new_records, partition_size, {"fingerprint": fingerprint, "source": str(src)}
     )
@@ -299,6 +301,7 @@ def run_nightly(
     """
     resolve_source(parameters.get("night"), parameters.get("source"))
     require_customer_secret()
+    open_engine(parameters.get("db_url") or get_settings().db_url, create_if_empty=True).dispose()
     model_cache.pinned_versions(parameters.get("classifier_uri"), parameters.get("risk_model_uri"))
     chosen = nightly_scoring.with_options(task_runner=task_runner(dask_address, runner, workers))
     return chosen(**parameters)

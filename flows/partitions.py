@@ -14,8 +14,9 @@ another one, nor after the export changed.
 
 The record files hold raw calls (phones, account numbers, full transcripts).
 They live only while a run is going: :func:`remove_records` deletes them when a
-run ends, failed or not, and a run killed outright has them overwritten or
-removed by the next run of the night. Checkpoints keep only what scoring needs
+run ends, failed or not; a run killed outright leaves an ``owner.json`` whose
+process is gone, and the next run of the night (for any database) removes its
+records (:func:`remove_orphaned_records`). Checkpoints keep only what scoring needs
 later (category, probabilities, keyword signals, the *masked* transcript).
 """
 
@@ -26,6 +27,7 @@ import json
 import os
 import pickle
 import shutil
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ from pipeline.records import CallRecord
 from pipeline.storage.db import safe_url
 
 MANIFEST = "manifest.json"
+OWNER = "owner.json"
 CHECKPOINT_FORMAT = 2
 
 
@@ -112,6 +115,8 @@ def write_partitions(
     _private_dir(work_dir(night))
     base = work_dir(night, key)
     shutil.rmtree(base / "records", ignore_errors=True)
+    owner = {"host": socket.gethostname(), "pid": os.getpid()}
+    _atomic_write(base / OWNER, json.dumps(owner).encode("utf-8"))
     ordered = sorted(records, key=lambda r: r.call_id)
     parts = []
     for index, start in enumerate(range(0, len(ordered), max(1, size))):
@@ -203,6 +208,33 @@ def remove_records(night: str, key: str | None = None) -> None:
     bases = [work_dir(night, key)] if key else [p for p in work_dir(night).glob("*") if p.is_dir()]
     for base in bases:
         shutil.rmtree(base / "records", ignore_errors=True)
+
+
+def _owner_gone(base: Path) -> bool:
+    try:
+        owner = json.loads((base / OWNER).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return True
+    if owner.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError, KeyError, TypeError):
+        return False
+    return False
+
+
+def remove_orphaned_records(night: str) -> list[str]:
+    """Delete raw record files of this night left by runs whose process is gone; returns their keys."""
+    night_dir = work_dir(night)
+    removed = []
+    for base in sorted(p for p in night_dir.glob("*") if p.is_dir()) if night_dir.exists() else []:
+        if (base / "records").exists() and _owner_gone(base):
+            shutil.rmtree(base / "records", ignore_errors=True)
+            removed.append(base.name)
+    return removed
 
 
 def clear(night: str, key: str) -> None:

@@ -23,7 +23,7 @@ import itertools
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,7 +129,7 @@ class IngestResult:
 
     def quarantine_file(self, path: Path, err: IngestError) -> None:
         source = str(path)
-        reason = f"{reason_text(err.code)}: {err}"
+        reason = str(err)
         self.bad_files.append(BadFile(source, err.code, reason))
         self.quarantined.append(QuarantinedRow(0, None, err.code, reason, {}, source))
         self.rows_by_file.setdefault(source, 0)
@@ -165,9 +165,10 @@ def read_export(
     result = IngestResult()
     seen: set[str] = set()
     plan = _plan(path, result)
-    with tqdm(total=len(plan), desc="读取", disable=not progress, unit="个文件") as bar:
+    with tqdm(desc="读取校验", disable=not progress, unit="行") as bar:
         for export, labels in plan:
             result.files.append(export)
+            bar.set_postfix_str(export.name)
             try:
                 rows = _rows(export)
             except IngestError as err:
@@ -175,8 +176,7 @@ def read_export(
                     raise
                 result.quarantine_file(export, err)
             else:
-                _read_one(export, rows, labels, limits, known, seen, result)
-            bar.update(1)
+                _read_one(export, rows, labels, limits, known, seen, result, bar.update)
     return result
 
 
@@ -227,10 +227,12 @@ def _read_one(
     known: set[str],
     seen: set[str],
     result: IngestResult,
+    tick: Callable[[int], object] = lambda _n: None,
 ) -> None:
     source = str(path)
     result.rows_by_file.setdefault(source, 0)
     for raw in rows:
+        tick(1)
         result.rows_read += 1
         result.rows_by_file[source] += 1
         call_id = _row_id(raw.data.get("call_id"))
@@ -336,31 +338,34 @@ def _physical_lines(text: str) -> list[str]:
 
 
 class _RecordStart:
-    """Whether a physical line looks like the first line of a record: enough fields, an id, a call time.
+    """Whether a physical line looks like the first line of a record.
 
-    A transcript line inside a quoted field almost never has that many commas *and* a
-    parseable time in the call-time column; a line swallowed by an unbalanced quote does.
+    It must hold every column up to the transcript (the one column that spans
+    lines in a well-formed export), a call id and a parseable call time. A
+    transcript line inside a quoted field almost never has that many commas
+    *and* a time in the call-time column; a line swallowed by an unbalanced
+    quote does.
     """
 
     def __init__(self, names: list[str]) -> None:
         self.width = len(names)
+        self.need = names.index("transcript") + 1 if "transcript" in names else self.width
         self.id_index = names.index("call_id") if "call_id" in names else None
         self.time_index = names.index("call_time") if "call_time" in names else None
 
     def __call__(self, line: str) -> bool:
-        need = self.time_index if self.time_index is not None else self.width - 1
-        if line.count(",") < need:
+        if line.count(",") < self.need - 1:
             return False
         try:
             fields = next(csv.reader([line]))
         except (csv.Error, StopIteration):
             return False
-        if self.time_index is None:
-            return len(fields) == self.width
-        if len(fields) <= self.time_index:
+        if len(fields) < self.need:
             return False
         if self.id_index is not None and not fields[self.id_index].strip():
             return False
+        if self.time_index is None:
+            return True
         try:
             parse_time(fields[self.time_index])
         except (ValueError, OverflowError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pipeline.config import section
+from pipeline.config import product_settings
 from pipeline.labels import LABEL_ZH, LABELS
 from pipeline.records import CHANNELS, CONTRACT_FIELDS, REQUIRED_FIELDS, SHANGHAI, CallRecord
 from pipeline.text.turns import strip_speaker_labels
@@ -125,13 +125,12 @@ class Limits:
 
     @classmethod
     def from_config(cls) -> Limits:
-        cfg = section("ingest")
-        earliest = cfg.get("earliest_call_date", cls.earliest)
+        cfg = product_settings().ingest
         return cls(
-            max_transcript_chars=int(cfg.get("max_transcript_chars", cls.max_transcript_chars)),
-            max_duration_s=int(cfg.get("max_duration_s", cls.max_duration_s)),
-            earliest=earliest if isinstance(earliest, date) else date.fromisoformat(str(earliest)),
-            max_future_days=int(cfg.get("max_future_days", cls.max_future_days)),
+            max_transcript_chars=cfg.max_transcript_chars,
+            max_duration_s=cfg.max_duration_s,
+            earliest=cfg.earliest_call_date,
+            max_future_days=cfg.max_future_days,
         )
 
     def window(self) -> tuple[datetime, datetime]:

@@ -1,6 +1,7 @@
 """Risk settings from the ``[risk]`` table of complaints.toml, with defaults that work out of the box.
 
-Thresholds and counts are service policy, not code: each supply company sets its
+``repeat_window_days`` and ``reopen_days`` default to the product's one
+``horizon_days`` (pipeline/config.py). Thresholds and counts are service policy, not code: each supply company sets its
 own alert budget and deadlines, so every number here can be overridden, e.g.::
 
     [risk]
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.config import section
+from pipeline.config import horizon_days, section
 
 DEFAULT_THRESHOLDS = {"red": 0.6, "orange": 0.35, "yellow": 0.15}
 DEFAULT_DUE_HOURS = {"red": 24, "orange": 48, "yellow": 72}
@@ -33,6 +34,7 @@ class RiskConfig:
     wide_incident_customers: int = 3
     reopen_days: int = 30
     max_reasons: int = 5
+    overdue_orange_factor: float = 1.0
 
     def with_thresholds(self, thresholds: dict[str, float]) -> RiskConfig:
         """A copy with new level thresholds (used when thresholds are chosen on validation data)."""
@@ -42,7 +44,13 @@ class RiskConfig:
 
 def load_risk_config(overrides: dict[str, Any] | None = None) -> RiskConfig:
     """The configured risk settings; ``overrides`` (tests, training) win over the file."""
-    values: dict[str, Any] = {**section("risk"), **(overrides or {})}
+    horizon = horizon_days()
+    values: dict[str, Any] = {
+        "repeat_window_days": horizon,
+        "reopen_days": horizon,
+        **section("risk"),
+        **(overrides or {}),
+    }
     known = {name for name in RiskConfig.__dataclass_fields__}
     unknown = set(values) - known
     if unknown:

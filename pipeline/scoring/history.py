@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.config import horizon_days
 from pipeline.features import CallView, History, SlipState
 from pipeline.records import SHANGHAI, CallRecord
 from pipeline.risk.config import RiskConfig
@@ -90,7 +91,7 @@ def load_history(session: Session, views: Sequence[CallView], config: RiskConfig
     if not views:
         return history
     input_ids = {v.call_id for v in views}
-    lookback = timedelta(days=max(30, config.repeat_window_days, config.reopen_days))
+    lookback = timedelta(days=max(horizon_days(), config.repeat_window_days, config.reopen_days))
     hours = timedelta(hours=config.wide_incident_hours)
     start = min(v.call_time for v in views)
     end = max(v.call_time for v in views)

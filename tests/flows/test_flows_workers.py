@@ -46,3 +46,17 @@ def test_pool_workers_exit_when_the_run_is_killed(tmp_path):
     for pid in left:
         psutil.Process(pid).kill()
     assert not left, f"still alive after the run was killed: {left}"
+
+
+def test_raw_records_of_a_killed_run_are_removed_by_the_next_run(product_env, tmp_path):
+    from flows import partitions
+
+    base = partitions.work_dir("2026-11-20", "deadbeef")
+    (base / "records").mkdir(parents=True)
+    (base / "records" / "part-00000.pkl").write_bytes(b"raw")
+    (base / partitions.OWNER).write_text(json.dumps({"host": __import__("socket").gethostname(), "pid": 2**22 + 7}))
+    alive = partitions.work_dir("2026-11-20", "cafef00d")
+    (alive / "records").mkdir(parents=True)
+    (alive / partitions.OWNER).write_text(json.dumps({"host": __import__("socket").gethostname(), "pid": os.getpid()}))
+    assert partitions.remove_orphaned_records("2026-11-20") == ["deadbeef"]
+    assert not (base / "records").exists() and (alive / "records").exists()

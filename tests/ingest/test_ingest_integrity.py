@@ -224,3 +224,10 @@ def test_a_quote_left_open_on_the_first_row_does_not_swallow_the_rest_of_the_fil
     assert result.rows_read == 4
     assert [r.call_id for r in result.records] == ["R0", "R1", "R2"]
     assert result.quarantined[0].reason_code == "bad_csv_quote"
+
+
+def test_a_transcript_line_with_a_comma_and_a_time_is_not_taken_for_a_new_record(tmp_path):
+    text = "坐席：请讲。\n客户：停电时间,2026-11-27 19:05:00\n坐席：好的"
+    result = read_export(write_csv(tmp_path / "c.csv", [make_row("A", transcript=text), make_row("B")]))
+    assert [r.call_id for r in result.records] == ["A", "B"]
+    assert result.records[0].transcript == text

@@ -69,6 +69,15 @@ def test_model_input_of_empty_content(transcript):
     assert len(model_input(transcript)) <= 256
 
 
+def test_model_input_carries_no_account_card_or_id_number():
+    from pipeline.text import model_input
+
+    text = "客户:0476286058346，卡号6222 0212 3456 7890 123，身份证5329 0119 9001 0112 34"
+    prepared = model_input(text)
+    for secret in ("0476286058346", "6222", "5329"):
+        assert secret not in prepared
+
+
 def test_agent_category_names_are_masked_but_customer_words_are_kept() -> None:
     from pipeline.text.prepare import CATEGORY_MASK, model_input
 
