@@ -24,7 +24,7 @@ from pipeline.labels import LABELS
 from pipeline.storage.db import session_factory, upgrade
 from pipeline.storage.models import Slip, User
 from webapp import dashboard
-from webapp.queue import QueueFilters, queue_page
+from webapp.queue import LedgerFilters, queue_page
 
 UNITS = [
     f"{name}供电局"
@@ -111,22 +111,31 @@ def main() -> None:
     unit = User(username="u", password_hash="x", role="unit", unit=UNITS[0])
     print(f"\n{args.slips} slips in {url.split('://')[0]}")
     with factory() as session:
-        timed("queue page 1, province, open", lambda: queue_page(session, province, QueueFilters(), 1, 50))
         timed(
-            "queue page 200, province, open", lambda: queue_page(session, province, QueueFilters(), 200, 50)
+            "queue page 1, province, open",
+            lambda: queue_page(session, province, LedgerFilters(status="open"), 1, 50),
+        )
+        timed(
+            "queue page 200, province, open",
+            lambda: queue_page(session, province, LedgerFilters(status="open"), 200, 50),
         )
         timed(
             "queue page 1, province, red + outage",
-            lambda: queue_page(session, province, QueueFilters(level="red", category="outage"), 1, 50),
+            lambda: queue_page(
+                session, province, LedgerFilters(status="open", level="red", category="outage"), 1, 50
+            ),
         )
         timed(
             "queue page 1, province, overdue",
-            lambda: queue_page(session, province, QueueFilters(status="overdue"), 1, 50),
+            lambda: queue_page(session, province, LedgerFilters(status="overdue"), 1, 50),
         )
-        timed("queue page 1, unit user, open", lambda: queue_page(session, unit, QueueFilters(), 1, 50))
+        timed(
+            "queue page 1, unit user, open",
+            lambda: queue_page(session, unit, LedgerFilters(status="open"), 1, 50),
+        )
         timed(
             "queue page 1, province, all statuses",
-            lambda: queue_page(session, province, QueueFilters(status="all"), 1, 50),
+            lambda: queue_page(session, province, LedgerFilters(status="all"), 1, 50),
         )
         timed(
             "dashboard totals + open by unit + on time",

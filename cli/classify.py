@@ -42,20 +42,19 @@ def pretrain_command(
     if not transcripts:
         fail(f"{data} 中没有来电文本")
         return
-    from pipeline.simulator.textbank import text_bank
+    from pipeline.simulator.textbank import BANK_DIR, text_bank
 
     # the writers' items as written, besides the calls built from them: language beyond the call layout
     texts = pretraining_texts(transcripts, TextPrep(max_chars=classifier_settings().max_chars))
     texts += [item.text for item in text_bank().items]
+    bank = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(BANK_DIR.glob("*.jsonl")))).hexdigest()
     cfg = pretrain_config(preset, **({"steps": steps} if steps else {}))
     outcome = pretrain_logged(texts, out or default_base_dir(), cfg, data)
     if ship:
         from models.base_shipping import ship_base
         from models.pretrain_tracking import corpus_fingerprint
         from models.transformer_training import SHIPPED_BASE
-        from pipeline.simulator.textbank import BANK_DIR
 
-        bank = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(BANK_DIR.glob("*.jsonl")))).hexdigest()
         source = {
             "data": str(data),
             "simbank_sha256": bank,

@@ -56,6 +56,7 @@ def users_add(
         ..., "--role", help="province（省公司，可看全部并督办）/ unit（供电单位）/ auditor（只读）"
     ),
     unit: str | None = typer.Option(None, "--unit", help="供电单位名称（unit 角色必填，如 大理供电局）"),
+    new_unit: bool = typer.Option(False, "--new-unit", help="该单位尚无来电和用户、也未写入配置时确认新建"),
     db: str | None = DB_OPTION,
 ) -> None:
     """新增用户；密码从提示输入，或从标准输入读取一行。"""
@@ -68,7 +69,7 @@ def users_add(
     password = _read_password()
     with factory() as session:
         try:
-            user = add_user(session, username, password, role, unit)
+            user = add_user(session, username, password, role, unit, new_unit=new_unit)
             session.commit()
         except UserAdminError as exc:
             fail(str(exc))
@@ -128,6 +129,7 @@ def register(app: typer.Typer) -> None:
         except (DatabaseError, OSError) as exc:
             fail(_open_error(exc))
         typer.echo(f"服务中心网页: http://{host}:{port}/   API 文档: http://{host}:{port}/docs")
-        uvicorn.run(application, host=host, port=port, log_level="info")
+        # X-Forwarded-For is trusted only from [webapp] trusted_proxies, inside the app (webapp.security).
+        uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
 
     app.add_typer(users_app, name="users")

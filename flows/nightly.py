@@ -26,6 +26,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows import model_cache, partitions
+from flows.notify import notify_after_store
 from flows.partitions import Partition
 from flows.retries import RETRY
 from pipeline import counting, scoring
@@ -264,6 +265,7 @@ def nightly_scoring(
         counts["partitions_reused"] = sum(1 for d in done if d["reused"])
         stored = store_night(prepared, versions["classifier"], versions.get("risk_uri"), db_url)
         counts.update({k: v for k, v in stored.items() if isinstance(v, int | float | str)})
+        counts.update(notify_after_store(db_url))
         files = [f.to_dict() for f in prove_counts(prepared, db_url)]
         counts["files"] = files
         counts["identity"] = counting.identity_line([counting.FileCount(**f) for f in files])

@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 
 from pipeline.config import get_settings
 from pipeline.labels import LABEL_ZH, LABELS, RISK_LEVEL_ZH, RISK_LEVELS
+from pipeline.ledger import LEVELS
 from pipeline.storage import Call, QuarantinedRow, Slip
 
-SLIP_LEVELS: tuple[str, ...] = tuple(level for level in RISK_LEVELS if level != "none")
+SLIP_LEVELS: tuple[str, ...] = tuple(level.value for level in LEVELS)
 LEVEL_COLORS = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e5c100", "none": "#9e9e9e"}
 CALL_COLUMNS = ("call_id", "unit", "category", "risk_probability", "risk_level")
 SLIP_COLUMNS = ("slip_no", "unit", "level")

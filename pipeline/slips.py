@@ -12,49 +12,49 @@ transaction (and must roll back after a :class:`SlipActionError`).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from pipeline.labels import LABEL_ZH, RISK_LEVEL_ZH
-from pipeline.records import SHANGHAI
+from pipeline.ledger import (
+    CALLBACK_RESULTS,
+    OPEN_STATUSES,
+    SATISFIED,
+    SYSTEM_EVENTS,
+    Action,
+    Status,
+    has_new_handling,
+    last_handler,
+    local_time,
+)
 from pipeline.risk.config import RiskConfig, load_risk_config
 from pipeline.risk.levels import LEVEL_RANK, floor_score, higher, raise_level
 from pipeline.risk.reasons import merge_reason_dicts
 from pipeline.storage.models import SLIP_STATUS_ZH, Call, Slip, SlipCall, SlipEvent
 from pipeline.storage.types import utcnow
 
-ACTIONS: dict[str, str] = {
-    "acknowledge": "签收",
-    "handle": "处理",
-    "callback": "回访",
-    "close": "销号",
-    "escalate": "提级督办",
-}
-SYSTEM_ACTIONS: dict[str, str] = {"create": "生成", "new_call": "新来电", "reopen": "重新打开"}
-CALLBACK_RESULTS: tuple[str, ...] = ("满意", "基本满意", "不满意")
-SATISFIED: frozenset[str] = frozenset({"满意", "基本满意"})
+SYSTEM_ACTIONS: dict[str, str] = SYSTEM_EVENTS
 SYSTEM_USER = "system"
 
-_FROM_STATUSES: dict[str, tuple[str, ...]] = {
-    "acknowledge": ("issued",),
-    "handle": ("acknowledged", "in_progress"),
-    "callback": ("in_progress",),
-    "close": ("callback",),
-    "escalate": ("issued", "acknowledged", "in_progress", "callback"),
+_FROM_STATUSES: dict[Action, tuple[Status, ...]] = {
+    Action.ACKNOWLEDGE: (Status.ISSUED,),
+    Action.HANDLE: (Status.ACKNOWLEDGED, Status.IN_PROGRESS),
+    Action.CALLBACK: (Status.IN_PROGRESS,),
+    Action.CLOSE: (Status.CALLBACK,),
+    Action.ESCALATE: OPEN_STATUSES,
+    Action.ASSIGN: OPEN_STATUSES,
 }
-_HINTS: dict[str, str] = {
-    "acknowledge": "只有已下发的预警单可以签收",
-    "handle": "请先签收，签收后才能记录处理情况",
-    "callback": "请先记录处理情况，处理中的预警单才能回访",
-    "close": "须先完成回访且客户满意或基本满意才能销号",
-    "escalate": "已销号的预警单不能提级督办",
+_HINTS: dict[Action, str] = {
+    Action.ACKNOWLEDGE: "只有已下发的预警单可以签收",
+    Action.HANDLE: "请先签收，签收后才能记录处理情况",
+    Action.CALLBACK: "请先记录处理情况，处理中的预警单才能回访",
+    Action.CLOSE: "须先完成回访且客户满意或基本满意才能销号",
+    Action.ESCALATE: "已销号的预警单不能提级督办",
+    Action.ASSIGN: "已销号的预警单不能转派",
 }
 _LEVEL_ACTIONS: dict[str, list[str]] = {
     "red": ["提级督办", "24小时内现场调查", "主管领导回访"],
@@ -99,8 +99,12 @@ def due_at_for(level: str, start: datetime, config: RiskConfig) -> datetime:
 
 
 def allowed_actions(slip: Slip) -> list[str]:
-    """The actions a person may take on the slip now (the web app shows these as buttons)."""
-    return [action for action, statuses in _FROM_STATUSES.items() if slip.status in statuses]
+    """The actions a person may take on the slip now (the web app shows these as buttons);
+    no callback until handling has been recorded since the previous one."""
+    actions = [action for action, statuses in _FROM_STATUSES.items() if slip.status in statuses]
+    if Action.CALLBACK in actions and not has_new_handling(slip.events):
+        actions.remove(Action.CALLBACK)
+    return [action.value for action in actions]
 
 
 def get_slip(session: Session, slip_no: str, *, lock: bool = False) -> Slip:
@@ -154,6 +158,10 @@ def _raise_slip(slip: Slip, config: RiskConfig, now: datetime) -> dict[str, Any]
     return {"from": before, "to": {"level": slip.level, "score": slip.score}}
 
 
+def _events(session: Session, slip: Slip) -> list[SlipEvent]:
+    return list(session.scalars(select(SlipEvent).where(SlipEvent.slip_id == slip.id).order_by(SlipEvent.id)))
+
+
 def apply_action(
     session: Session,
     slip_no: str,
@@ -162,46 +170,61 @@ def apply_action(
     note: str | None,
     callback_result: str | None = None,
     *,
+    assignee: str | None = None,
     now: datetime | None = None,
     config: RiskConfig | None = None,
 ) -> Slip:
-    """Apply a person's action to a slip, append the audit row and flush; the caller commits."""
-    if action not in ACTIONS:
+    """Apply a person's action to a slip, append the audit row and flush; the caller commits.
+
+    The closing loop cannot be shortcut: a callback needs handling recorded after the previous
+    callback, and must be recorded by someone other than the person who did the latest handling.
+    """
+    try:
+        act = Action(action)
+    except ValueError:
         raise SlipActionError(
-            f"未知操作 {action}，可用操作: {'、'.join(f'{k}({v})' for k, v in ACTIONS.items())}"
-        )
+            f"未知操作 {action}，可用操作: {'、'.join(f'{a.value}({a.zh})' for a in Action)}"
+        ) from None
     if not by or not by.strip():
         raise SlipActionError("必须填写操作人")
+    by = by.strip()
     config = config or load_risk_config()
     now = now or utcnow()
     note = note.strip() if note and note.strip() else None
     slip = get_slip(session, slip_no, lock=True)
-    if slip.status == "closed" and action != "close":
-        raise SlipActionError(f"预警单 {slip_no} 已销号，不能{ACTIONS[action]}")
-    if slip.status not in _FROM_STATUSES[action]:
+    if slip.status == Status.CLOSED and act is not Action.CLOSE:
+        raise SlipActionError(f"预警单 {slip_no} 已销号，不能{act.zh}")
+    if slip.status not in _FROM_STATUSES[act]:
         raise SlipActionError(
-            f"预警单 {slip_no} 当前状态为{SLIP_STATUS_ZH[slip.status]}，不能{ACTIONS[action]}：{_HINTS[action]}"
+            f"预警单 {slip_no} 当前状态为{SLIP_STATUS_ZH[slip.status]}，不能{act.zh}：{_HINTS[act]}"
         )
     from_status = slip.status
     details: dict[str, Any] = {}
-    if action == "acknowledge":
-        slip.status = "acknowledged"
-    elif action == "handle":
+    if act is Action.ACKNOWLEDGE:
+        slip.status = Status.ACKNOWLEDGED.value
+        if not slip.assignee:
+            slip.assignee = by
+            details["assignee"] = by
+    elif act is Action.HANDLE:
         if not note:
             raise SlipActionError("记录处理情况时必须填写处理说明")
-        slip.handling_note = note
-        slip.status = "in_progress"
-    elif action == "callback":
+        entry = f"{local_time(now)} {by}：{note}"
+        slip.handling_note = f"{slip.handling_note}\n{entry}" if slip.handling_note else entry
+        slip.status = Status.IN_PROGRESS.value
+    elif act is Action.CALLBACK:
         if callback_result not in CALLBACK_RESULTS:
             raise SlipActionError(f"回访结果须为{'、'.join(CALLBACK_RESULTS)}之一")
-        if not slip.handling_note:
-            raise SlipActionError("尚未记录处理情况，不能回访")
+        events = _events(session, slip)
+        if not slip.handling_note or not has_new_handling(events):
+            raise SlipActionError("上次回访后尚未记录新的处理情况，请先记录处理再回访")
+        if last_handler(events) == by:
+            raise SlipActionError("回访须由处理人以外的人员记录")
         slip.callback_result = callback_result
         details["callback_result"] = callback_result
         if callback_result in SATISFIED:
-            slip.status = "callback"
+            slip.status = Status.CALLBACK.value
         else:
-            slip.status = "in_progress"
+            slip.status = Status.IN_PROGRESS.value
             details["raised"] = _raise_slip(slip, config, now)
             slip.reasons = merge_reason_dicts(
                 slip.reasons,
@@ -211,14 +234,14 @@ def apply_action(
             slip.recommended_actions = recommended_actions(
                 slip.level, [r["code"] for r in slip.reasons], slip.supervised
             )
-    elif action == "close":
+    elif act is Action.CLOSE:
         if not slip.handling_note:
             raise SlipActionError("没有处理记录，不能销号")
         if slip.callback_result not in SATISFIED:
             raise SlipActionError("回访结果为满意或基本满意后才能销号")
-        slip.status = "closed"
+        slip.status = Status.CLOSED.value
         slip.closed_at = now
-    elif action == "escalate":
+    elif act is Action.ESCALATE:
         if slip.supervised:
             raise SlipActionError(f"预警单 {slip_no} 已提级督办")
         slip.supervised = True
@@ -226,8 +249,16 @@ def apply_action(
         slip.recommended_actions = recommended_actions(
             slip.level, [r["code"] for r in slip.reasons], supervised=True
         )
+    elif act is Action.ASSIGN:
+        assignee = (assignee or "").strip()
+        if not assignee:
+            raise SlipActionError("转派时必须选择处理人")
+        if assignee == slip.assignee:
+            raise SlipActionError(f"预警单 {slip_no} 的处理人已是 {assignee}")
+        details["assignee"] = {"from": slip.assignee, "to": assignee}
+        slip.assignee = assignee
     slip.updated_at = now
-    _event(session, slip, action, by.strip(), from_status, note, now, details)
+    _event(session, slip, act.value, by, from_status, note, now, details)
     _flush(session)
     return slip
 
@@ -342,144 +373,3 @@ def record_call(
     )
     _flush(session)
     return slip
-
-
-@dataclass
-class SlipFilters:
-    """What a slip list may be narrowed by; None means no filter."""
-
-    unit: str | None = None
-    status: str | Sequence[str] | None = None
-    level: str | Sequence[str] | None = None
-    category: str | None = None
-    supervised: bool | None = None
-    open_only: bool = False
-    overdue: bool = False
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    q: str | None = None
-
-    @classmethod
-    def coerce(cls, value: SlipFilters | Mapping[str, Any] | None) -> SlipFilters:
-        if value is None:
-            return cls()
-        if isinstance(value, SlipFilters):
-            return value
-        names = {f.name for f in fields(cls)}
-        unknown = set(value) - names
-        if unknown:
-            raise SlipActionError(f"未知筛选条件: {', '.join(sorted(unknown))}")
-        return cls(**{k: v for k, v in value.items() if v is not None and v != ""})
-
-
-@dataclass
-class SlipPage:
-    """One page of a slip list."""
-
-    items: list[Slip]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
-
-
-def _as_list(value: str | Sequence[str]) -> list[str]:
-    return [value] if isinstance(value, str) else list(value)
-
-
-def list_slips(
-    session: Session,
-    filters: SlipFilters | Mapping[str, Any] | None = None,
-    page: int = 1,
-    per_page: int = 50,
-    *,
-    now: datetime | None = None,
-) -> SlipPage:
-    """Slips matching ``filters``, most severe and most urgent first."""
-    f = SlipFilters.coerce(filters)
-    page, per_page = max(1, int(page)), min(max(1, int(per_page)), 10_000)
-    conditions = []
-    if f.unit:
-        conditions.append(Slip.unit == f.unit)
-    if f.status:
-        conditions.append(Slip.status.in_(_as_list(f.status)))
-    if f.level:
-        conditions.append(Slip.level.in_(_as_list(f.level)))
-    if f.category:
-        conditions.append(Slip.category == f.category)
-    if f.supervised is not None:
-        conditions.append(Slip.supervised.is_(bool(f.supervised)))
-    if f.open_only or f.overdue:
-        conditions.append(Slip.status != "closed")
-    if f.overdue:
-        conditions.append(Slip.due_at < (now or utcnow()))
-    if f.created_from:
-        conditions.append(Slip.created_at >= f.created_from)
-    if f.created_to:
-        conditions.append(Slip.created_at < f.created_to)
-    if f.q:
-        pattern = f"%{f.q.strip()}%"
-        conditions.append(or_(Slip.slip_no.like(pattern), Slip.area.like(pattern), Slip.unit.like(pattern)))
-    total = session.scalar(select(func.count(Slip.id)).where(*conditions)) or 0
-    severity = case(LEVEL_RANK, value=Slip.level, else_=0)
-    is_closed = case((Slip.status == "closed", 1), else_=0)
-    query = (
-        select(Slip)
-        .where(*conditions)
-        .order_by(is_closed, severity.desc(), Slip.due_at, Slip.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return SlipPage(items=list(session.scalars(query)), total=total, page=page, per_page=per_page)
-
-
-EXPORT_COLUMNS: dict[str, str] = {
-    "slip_no": "预警单号",
-    "unit": "供电单位",
-    "customer": "客户",
-    "area": "地区",
-    "category": "问题类别",
-    "level": "预警等级",
-    "score": "风险分",
-    "status": "状态",
-    "supervised": "提级督办",
-    "reasons": "预警原因",
-    "recommended_actions": "建议措施",
-    "call_count": "来电次数",
-    "created_at": "生成时间",
-    "due_at": "办结时限",
-    "closed_at": "销号时间",
-    "callback_result": "回访结果",
-    "reopen_count": "重开次数",
-}
-
-
-def _local(moment: datetime | None) -> str:
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def export_row(slip: Slip) -> dict[str, Any]:
-    """A slip as one flat row with Chinese headers, for CSV/XLSX/JSONL export."""
-    values = {
-        "slip_no": slip.slip_no,
-        "unit": slip.unit,
-        "customer": slip.customer_masked,
-        "area": slip.area or "",
-        "category": LABEL_ZH.get(slip.category, slip.category),
-        "level": RISK_LEVEL_ZH.get(slip.level, slip.level),
-        "score": round(slip.score, 3),
-        "status": SLIP_STATUS_ZH.get(slip.status, slip.status),
-        "supervised": "是" if slip.supervised else "否",
-        "reasons": "；".join(r["text"] for r in slip.reasons),
-        "recommended_actions": "；".join(slip.recommended_actions),
-        "call_count": slip.call_count,
-        "created_at": _local(slip.created_at),
-        "due_at": _local(slip.due_at),
-        "closed_at": _local(slip.closed_at),
-        "callback_result": slip.callback_result or "",
-        "reopen_count": slip.reopen_count,
-    }
-    return {EXPORT_COLUMNS[key]: value for key, value in values.items()}

@@ -71,7 +71,7 @@ fi
 step "演示账号"
 LOGIN_FILE="$COMPLAINTS_HOME/demo-login.txt"
 if [ ! -s "$LOGIN_FILE" ]; then
-  PASSWORD=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12))')
+  PASSWORD=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(12) + "-" + str(secrets.randbelow(90) + 10))')
   if printf '%s\n' "$PASSWORD" | $C users add demo --role province; then
     printf 'demo %s\n' "$PASSWORD" > "$LOGIN_FILE"
     chmod 600 "$LOGIN_FILE"

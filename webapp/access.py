@@ -4,7 +4,9 @@ A unit user sees only slips of their own unit; a slip of another unit is
 reported as "not found" (404), never "forbidden", so slip numbers of other
 units cannot be probed. Auditors read everything and change nothing; province
 staff may do every action, and only they may escalate (提级督办), since
-supervising the units is their job.
+supervising the units is their job. The callback (回访) is recorded by a role
+other than the unit that did the work: ``[slips] callback_roles`` (default
+province only) says which roles may record it.
 """
 
 from __future__ import annotations
@@ -13,35 +15,35 @@ from typing import Any
 
 from sqlalchemy import Select
 
-from pipeline.slips import SYSTEM_ACTIONS
+from pipeline.ledger import Action, LedgerConfig
 from pipeline.storage.models import Call, Slip, User
 
-ACTIONS: tuple[str, ...] = ("acknowledge", "handle", "callback", "close", "escalate")
-ACTION_ZH: dict[str, str] = {
-    "acknowledge": "签收",
-    "handle": "记录处理",
-    "callback": "回访结果",
-    "close": "销号",
-    "escalate": "提级督办",
-}
-EVENT_ZH: dict[str, str] = ACTION_ZH | SYSTEM_ACTIONS
 ROLE_ZH: dict[str, str] = {"province": "省公司", "unit": "供电单位", "auditor": "审计（只读）"}
-ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "province": frozenset(ACTIONS),
-    "unit": frozenset({"acknowledge", "handle", "callback", "close"}),
+_ROLE_BASE: dict[str, frozenset[Action]] = {
+    "province": frozenset(Action) - {Action.CALLBACK},
+    "unit": frozenset({Action.ACKNOWLEDGE, Action.HANDLE, Action.CLOSE, Action.ASSIGN}),
     "auditor": frozenset(),
 }
-CALLBACK_RESULTS: tuple[str, ...] = ("满意", "基本满意", "不满意")
+WRITERS: frozenset[str] = frozenset({"province", "unit"})
 
 
-def allowed_actions(user: User) -> frozenset[str]:
+def allowed_actions(user: User, config: LedgerConfig | None = None) -> frozenset[str]:
     """The actions this user's role permits, whatever the slip's state."""
-    return ROLE_ACTIONS.get(user.role, frozenset())
+    config = config or LedgerConfig()
+    actions = set(_ROLE_BASE.get(user.role, frozenset()))
+    if user.role in config.callback_roles and user.role in WRITERS:
+        actions.add(Action.CALLBACK)
+    return frozenset(a.value for a in actions)
 
 
-def can_act(user: User, action: str) -> bool:
+def can_act(user: User, action: str, config: LedgerConfig | None = None) -> bool:
     """True when the role permits the action."""
-    return action in allowed_actions(user)
+    return action in allowed_actions(user, config)
+
+
+def can_write(user: User) -> bool:
+    """Comments and attachments: everyone but auditors."""
+    return user.role in WRITERS
 
 
 def sees_all_units(user: User) -> bool:

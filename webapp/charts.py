@@ -30,6 +30,8 @@ LEVEL_COLORS = {"red": "#c62828", "orange": "#ef6c00", "yellow": "#f9a825"}
 PALETTE = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#ad1457", "#5d4037", "#546e7a"]
 STYLE = {
     "svg.fonttype": "none",
+    # Unit names are data: "$" must stay a dollar sign, never start mathtext.
+    "text.parse_math": False,
     "font.family": "sans-serif",
     "font.sans-serif": CJK_FONTS,
     "font.size": 9,

@@ -28,6 +28,7 @@ class WebConfig:
     ip_window_s: int = 900
     per_page: int = 50
     webhook_poll_s: int = 60
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def _secret_from_file(home: Path) -> str:
@@ -57,8 +58,13 @@ def load_web_config(**overrides: object) -> WebConfig:
             continue
         env = os.environ.get(f"COMPLAINTS_WEB_{name.upper()}")
         if env is not None:
-            values[name] = env.lower() in ("1", "true", "yes") if name == "https_only" else int(env)
+            if name == "https_only":
+                values[name] = env.lower() in ("1", "true", "yes")
+            elif name == "trusted_proxies":
+                values[name] = tuple(p.strip() for p in env.split(",") if p.strip())
+            else:
+                values[name] = int(env)
         elif name in table:
-            values[name] = table[name]
+            values[name] = tuple(table[name]) if name == "trusted_proxies" else table[name]
     values.update(overrides)
     return WebConfig(secret_key=str(secret), **values)  # type: ignore[arg-type]

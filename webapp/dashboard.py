@@ -2,9 +2,10 @@
 
 Complaints per million customers needs each unit's customer count. It comes
 from the ``[units]`` table of complaints.toml (``"大理供电局" = 850000`` or
-``[units."大理供电局"] customers = 850000``); a unit missing there falls back
-to the number of distinct customers who called it, which overstates the rate
-and is flagged as 估算 on the page.
+``[units."大理供电局"] customers = 850000``). A unit missing there gets no
+rate at all: guessing the count from callers overstates the rate by orders of
+magnitude, so the page lists those units and says what to configure instead.
+The category trend covers every stored night.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from sqlalchemy.orm import Session
 
 from pipeline.config import section
 from pipeline.labels import LABELS
+from pipeline.ledger import LEVELS, local_day_start
 from pipeline.storage.models import Call, Slip, User
 from pipeline.storage.types import utcnow
 from webapp.access import scope_calls, scope_slips
-from webapp.queue import SLIP_LEVELS, local_day_start
 
-TREND_NIGHTS = 30
+RATE_NIGHTS = 30
+SLIP_LEVELS: tuple[str, ...] = tuple(lv.value for lv in LEVELS)
 
 
 def configured_customers() -> dict[str, int]:
@@ -43,7 +45,6 @@ class UnitRate:
 
     unit: str
     customers: int
-    estimated: bool
     calls: int
     slips: int
 
@@ -76,17 +77,11 @@ def overdue_by_unit(session: Session, user: User, now: datetime | None = None) -
     return dict(sorted(session.execute(query).tuples().all()))
 
 
-def category_trend(
-    session: Session, user: User, nights: int = TREND_NIGHTS
-) -> tuple[list[date], dict[str, list[int]]]:
-    """Calls per category for each of the last ``nights`` nights that have data."""
-    last = session.scalar(scope_calls(select(func.max(Call.night)), user))
-    if last is None:
-        return [], {}
-    first = last - timedelta(days=nights - 1)
-    query = scope_calls(
-        select(Call.night, Call.category, func.count()).where(Call.night >= first), user
-    ).group_by(Call.night, Call.category)
+def category_trend(session: Session, user: User) -> tuple[list[date], dict[str, list[int]]]:
+    """Calls per category for every stored night that has data."""
+    query = scope_calls(select(Call.night, Call.category, func.count()), user).group_by(
+        Call.night, Call.category
+    )
     rows = session.execute(query).tuples().all()
     days = sorted({night for night, _, _ in rows})
     index = {d: i for i, d in enumerate(days)}
@@ -97,19 +92,23 @@ def category_trend(
     return days, series
 
 
-def rates_by_unit(session: Session, user: User, nights: int = TREND_NIGHTS) -> list[UnitRate]:
-    """Calls and slips of the last ``nights`` nights per million customers, per unit."""
+@dataclass
+class Rates:
+    """Per-million rates for the units with a configured customer count, and the units without one."""
+
+    rows: list[UnitRate]
+    unconfigured: list[str]
+    nights: int = RATE_NIGHTS
+
+
+def rates_by_unit(session: Session, user: User, nights: int = RATE_NIGHTS) -> Rates:
+    """Calls and slips of the last ``nights`` nights per million customers, only where customers are configured."""
     last = session.scalar(scope_calls(select(func.max(Call.night)), user))
     if last is None:
-        return []
+        return Rates([], [], nights)
     first = last - timedelta(days=nights - 1)
     call_rows = session.execute(
-        scope_calls(
-            select(Call.unit, func.count(), func.count(Call.customer_key.distinct())).where(
-                Call.night >= first
-            ),
-            user,
-        ).group_by(Call.unit)
+        scope_calls(select(Call.unit, func.count()).where(Call.night >= first), user).group_by(Call.unit)
     ).tuples()
     slip_counts: dict[str, Any] = dict(
         session.execute(
@@ -121,19 +120,15 @@ def rates_by_unit(session: Session, user: User, nights: int = TREND_NIGHTS) -> l
         .all()
     )
     configured = configured_customers()
-    rates: list[UnitRate] = []
-    for unit, calls, callers in call_rows:
+    rows: list[UnitRate] = []
+    missing: list[str] = []
+    for unit, calls in call_rows:
         customers = configured.get(unit)
-        rates.append(
-            UnitRate(
-                unit=unit,
-                customers=customers or callers,
-                estimated=customers is None,
-                calls=calls,
-                slips=int(slip_counts.get(unit, 0)),
-            )
-        )
-    return sorted(rates, key=lambda r: r.unit)
+        if customers is None:
+            missing.append(unit)
+            continue
+        rows.append(UnitRate(unit, customers, calls, int(slip_counts.get(unit, 0))))
+    return Rates(sorted(rows, key=lambda r: r.unit), sorted(missing), nights)
 
 
 @dataclass

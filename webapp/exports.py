@@ -1,4 +1,4 @@
-"""Printable slip (投诉风险预警单, PDF) and the slip ledger (台账, Excel).
+"""Printable slip (投诉风险预警单, PDF); the Excel ledger is :func:`pipeline.ledger.write_xlsx`.
 
 The PDF uses reportlab's built-in CID font STSong-Light, which every PDF
 reader can show without embedding a font file, so no font has to ship with
@@ -9,14 +9,9 @@ becomes a reportlab Paragraph, because Paragraph parses markup.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -26,22 +21,14 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from pipeline.labels import LABEL_ZH, RISK_LEVEL_ZH
+from pipeline.ledger import EVENT_ZH, is_overdue, local_time, reason_text
 from pipeline.records import SHANGHAI
 from pipeline.slips import SYSTEM_USER
 from pipeline.storage.models import SLIP_STATUS_ZH, Call, Slip, SlipEvent
-from webapp.access import EVENT_ZH
-from webapp.highlight import reason_text
-from webapp.queue import is_overdue
+from pipeline.text.mask import mask_pii
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-LEVEL_FILL = {"red": "FFCDD2", "orange": "FFE0B2", "yellow": "FFF9C4"}
-
-
-def local_time(value: datetime | None) -> str:
-    """A timestamp as Beijing time, minutes precision."""
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _closed_late(slip: Slip) -> bool:
@@ -141,6 +128,7 @@ def slip_pdf(slip: Slip, calls: list[Call], events: list[SlipEvent], printed_by:
                 ("下发时间", local_time(slip.created_at)),
                 ("办结时限", local_time(slip.due_at)),
                 ("回访结果", slip.callback_result or "—"),
+                ("处理人", slip.assignee or "—"),
                 (
                     "销号时间",
                     (local_time(slip.closed_at) + ("（超期）" if _closed_late(slip) else "")) or "—",
@@ -177,7 +165,7 @@ def slip_pdf(slip: Slip, calls: list[Call], events: list[SlipEvent], printed_by:
                 _p(local_time(ev.at), s["small"]),
                 _p("系统" if ev.by == SYSTEM_USER else ev.by, s["small"]),
                 _p(EVENT_ZH.get(ev.action, ev.action), s["small"]),
-                _p(ev.note or "", s["small"]),
+                _p(mask_pii(ev.note) if ev.note else "", s["small"]),
             ]
         )
     story.append(_grid(event_rows, [28 * mm, 24 * mm, 22 * mm, width - 74 * mm], header=True))
@@ -192,80 +180,4 @@ def slip_pdf(slip: Slip, calls: list[Call], events: list[SlipEvent], printed_by:
         )
     )
     doc.build(story)
-    return buf.getvalue()
-
-
-LEDGER_COLUMNS: tuple[tuple[str, int], ...] = (
-    ("预警单编号", 18),
-    ("供电单位", 16),
-    ("区域", 18),
-    ("客户", 14),
-    ("问题类别", 10),
-    ("预警等级", 8),
-    ("风险评分", 8),
-    ("状态", 8),
-    ("是否超期", 8),
-    ("督办", 6),
-    ("来电次数", 8),
-    ("下发时间", 17),
-    ("办结时限", 17),
-    ("销号时间", 17),
-    ("回访结果", 10),
-    ("预警原因", 50),
-    ("处理情况", 40),
-)
-
-
-def _cell(
-    ws, value: object, fill: str | None = None, bold: bool = False, wrap: bool = False
-) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    if fill:
-        cell.fill = PatternFill("solid", fgColor=fill)
-    if bold:
-        cell.font = Font(bold=True)
-    if wrap:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    return cell
-
-
-def ledger_xlsx(slips: Iterable[Slip]) -> bytes:
-    """The 台账: one row per slip in queue order, frozen header, filters, level colours.
-
-    Written in openpyxl's write-only mode so tens of thousands of rows stream
-    out without building every cell object in memory first.
-    """
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("预警单台账")
-    for i, (_, width) in enumerate(LEDGER_COLUMNS, 1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "B2"
-    ws.append([_cell(ws, name, fill="ECEFF1", bold=True) for name, _ in LEDGER_COLUMNS])
-    rows = 1
-    for slip in slips:
-        rows += 1
-        ws.append(
-            [
-                slip.slip_no,
-                slip.unit,
-                slip.area or "",
-                slip.customer_masked,
-                LABEL_ZH.get(slip.category, slip.category),
-                _cell(ws, RISK_LEVEL_ZH.get(slip.level, slip.level), fill=LEVEL_FILL.get(slip.level)),
-                round(slip.score, 3),
-                SLIP_STATUS_ZH.get(slip.status, slip.status),
-                "是" if is_overdue(slip) else "否",
-                "是" if slip.supervised else "否",
-                slip.call_count,
-                local_time(slip.created_at),
-                local_time(slip.due_at),
-                local_time(slip.closed_at),
-                slip.callback_result or "",
-                _cell(ws, "；".join(reason_text(r) for r in slip.reasons or []), wrap=True),
-                _cell(ws, slip.handling_note or "", wrap=True),
-            ]
-        )
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(LEDGER_COLUMNS))}{rows}"
-    buf = io.BytesIO()
-    wb.save(buf)
     return buf.getvalue()

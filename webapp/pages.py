@@ -1,29 +1,35 @@
-"""Server-rendered pages: login, slip queue, slip detail with actions, dashboard, exports."""
+"""Server-rendered pages: login, slip queue (search, bulk actions), slip detail with actions, comments and
+photos, notices, dashboard, exports."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline import ledger
 from pipeline.labels import LABEL_ZH, RISK_LEVEL_ZH
+from pipeline.ledger import Action, FilterError, LedgerFilters, parse_filters, parse_page
 from pipeline.storage.models import User
 from pipeline.storage.types import utcnow
 from webapp import charts, dashboard
-from webapp.access import ACTION_ZH, can_act
+from webapp.access import allowed_actions, can_write
+from webapp.api import attachment_response
 from webapp.deps import check_csrf, db_session, page_user
-from webapp.exports import ledger_xlsx, slip_pdf
-from webapp.queue import FilterError, QueueFilters, iter_queue, parse_filters, queue_page, visible_units
-from webapp.security import is_locked, record_failure, record_success, verify_password
+from webapp.exports import slip_pdf
+from webapp.queue import assignable_users, iter_queue, queue_page, visible_units
+from webapp.security import client_ip, verify_password
 from webapp.slipview import (
     Conflict,
     Forbidden,
     NotFound,
     act_on_slip,
+    attach_to_slip,
     available_actions,
+    comment_on_slip,
     customer_history,
     highlight_terms,
     slip_calls,
@@ -32,10 +38,22 @@ from webapp.slipview import (
     visible_slip,
 )
 from webapp.templating import render
-from webapp.users import find_user
+from webapp.users import find_user, revoke_sessions
 
 router = APIRouter(include_in_schema=False)
-FILTER_KEYS = ("unit", "level", "status", "category", "date_from", "date_to", "q", "supervised")
+FILTER_KEYS = (
+    "unit",
+    "level",
+    "status",
+    "category",
+    "date_from",
+    "date_to",
+    "q",
+    "supervised",
+    "assignee",
+    "sort",
+)
+LOGIN_FAILED = "用户名或密码错误；同一账号连续输错多次后须等待一段时间再试"
 
 
 def _safe_next(target: str | None) -> str:
@@ -47,6 +65,11 @@ def _safe_next(target: str | None) -> str:
 
 def _flash(request: Request, kind: str, text: str) -> None:
     request.session["flash"] = {"kind": kind, "text": text}
+
+
+def _page(request: Request, name: str, session: Session, user: User, status_code: int = 200, **context):
+    """A signed-in page: the user and their unread notices in the top bar."""
+    return render(request, name, status_code, user=user, unread=ledger.unread_count(session, user), **context)
 
 
 @router.get("/")
@@ -67,10 +90,12 @@ def login(
     next: str = Form("/slips"),
     session: Session = Depends(db_session),
 ):
-    """Sign in; wrong passwords count per user (lockout) and per client address (throttle)."""
+    """Sign in. Wrong passwords count per (name, address) and per address; a locked pair gets the same
+    answer as a wrong password, so the page never tells which accounts exist."""
     config = request.app.state.config
     throttle = request.app.state.throttle
-    ip = request.client.host if request.client else "unknown"
+    guard = request.app.state.login_guard
+    ip = client_ip(request, frozenset(config.trusted_proxies))
     username = username.strip()[:64]
 
     def fail(message: str, status: int = 401):
@@ -78,62 +103,130 @@ def login(
 
     if throttle.blocked(ip):
         return fail("登录尝试过于频繁，请稍后再试", 429)
-    user = find_user(session, username) if username else None
-    if user is not None and is_locked(user):
+    if guard.blocked(username, ip):
         throttle.hit(ip)
-        minutes = max(1, int((user.locked_until - utcnow()).total_seconds() // 60) + 1)
-        return fail(f"连续输错密码次数过多，账号已锁定，请 {minutes} 分钟后再试", 423)
+        verify_password(None, password)
+        return fail(LOGIN_FAILED)
+    user = find_user(session, username) if username else None
     if user is None or not verify_password(user.password_hash, password):
         throttle.hit(ip)
-        if user is not None:
-            record_failure(user, config.login_max_failures, config.lockout_minutes)
-            session.commit()
-        return fail("用户名或密码错误")
+        guard.fail(username, ip)
+        return fail(LOGIN_FAILED)
     if user.disabled:
         return fail("该账号已停用，请联系管理员", 403)
-    record_success(user)
+    guard.succeed(username, ip)
+    user.failed_logins = 0
     session.commit()
+    draft = request.session.get("draft")
     request.session.clear()
     request.session["uid"] = user.id
+    request.session["gen"] = user.session_generation
+    if draft:
+        request.session["draft"] = draft
+        _flash(request, "ok", "登录已超时，您填写的说明已保留，请确认后重新提交。")
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(check_csrf)])
-def logout(request: Request) -> RedirectResponse:
+def logout(request: Request, session: Session = Depends(db_session)) -> RedirectResponse:
+    """Sign out: the session generation moves on, so no copy of the cookie works any more."""
+    uid = request.session.get("uid")
+    user = session.get(User, uid) if isinstance(uid, int) else None
+    if user is not None:
+        revoke_sessions(user)
+        session.commit()
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
-def _filters_from(request: Request) -> tuple[QueueFilters, str | None]:
+def _filters_from(request: Request, user: User) -> tuple[LedgerFilters, str | None]:
     params = {k: request.query_params.get(k) for k in FILTER_KEYS}
+    if request.query_params.get("mine") in ("1", "true", "on"):
+        params["assignee"] = user.username
     try:
         return parse_filters(params), None
     except FilterError as exc:
-        return QueueFilters(), str(exc)
+        return LedgerFilters(status="open"), str(exc)
 
 
 @router.get("/slips")
 def queue(request: Request, user: User = Depends(page_user), session: Session = Depends(db_session)):
-    filters, error = _filters_from(request)
+    filters, error = _filters_from(request, user)
     try:
-        page_no = int(request.query_params.get("page", "1"))
-    except ValueError:
-        page_no = 1
+        page_no = parse_page(request.query_params.get("page"))
+    except FilterError as exc:
+        page_no, error = 1, error or str(exc)
     page = queue_page(session, user, filters, page_no, request.app.state.config.per_page)
     query = filters.as_query()
-    return render(
+    return _page(
         request,
         "queue.html",
+        session,
+        user,
         status_code=400 if error else 200,
-        user=user,
         page=page,
         filters=filters,
         filter_error=error,
         units=visible_units(session, user),
         query=urlencode(query),
+        back="/slips?" + urlencode(query | {"page": page.page}),
         page_link=lambda n: "/slips?" + urlencode(query | {"page": n}),
+        mine=filters.assignee == user.username,
+        assignees=_unit_staff(session, user),
+        bulk_ok=any(a in available_for_role(request, user) for a in ("acknowledge", "assign")),
         now=utcnow(),
+        ledger_config=request.app.state.ledger_config,
     )
+
+
+def available_for_role(request: Request, user: User) -> frozenset[str]:
+    return allowed_actions(user, request.app.state.ledger_config)
+
+
+def _unit_staff(session: Session, user: User) -> list[str]:
+    """Names offered for bulk 转派: the unit's staff for a unit user, every unit's staff for the province."""
+    if user.role not in ("unit", "province"):
+        return []
+    query = select(User.username).where(User.role == "unit", User.disabled.is_(False))
+    if user.role == "unit":
+        query = query.where(User.unit == user.unit)
+    return list(session.scalars(query.order_by(User.username)))
+
+
+@router.post("/slips/bulk", dependencies=[Depends(check_csrf)])
+async def bulk(request: Request, user: User = Depends(page_user), session: Session = Depends(db_session)):
+    """签收 or 转派 every selected slip; one message says what was done and what was not."""
+    form = await request.form()
+    action = str(form.get("action") or "")
+    back = _safe_next(str(form.get("back") or "/slips"))
+    numbers = list(dict.fromkeys(str(n) for n in form.getlist("slip_no")))[:200]
+    if action not in (Action.ACKNOWLEDGE, Action.ASSIGN):
+        _flash(request, "error", "请选择批量操作：签收或转派")
+        return RedirectResponse(back, status_code=303)
+    if not numbers:
+        _flash(request, "error", "请先勾选预警单")
+        return RedirectResponse(back, status_code=303)
+    assignee = str(form.get("assignee") or "").strip() or None
+    done, failed = [], []
+    for slip_no in numbers:
+        try:
+            act_on_slip(
+                session, user, slip_no, action, None, None, None,
+                assignee=assignee, config=request.app.state.ledger_config,
+            )  # fmt: skip
+            done.append(slip_no)
+        except NotFound:
+            failed.append(f"{slip_no}（不存在）")
+        except Forbidden:
+            failed.append(f"{slip_no}（无权操作）")
+        except Conflict as exc:
+            failed.append(f"{slip_no}（{exc}）")
+    verb = Action(action).zh
+    text = f"已{verb} {len(done)} 张预警单" + (f"{'，处理人 ' + assignee if assignee and done else ''}")
+    if failed:
+        text += f"；{len(failed)} 张未能{verb}：" + "；".join(failed[:5]) + ("……" if len(failed) > 5 else "")
+    _flash(request, "ok" if done and not failed else "error", text)
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/slips/{slip_no}")
@@ -142,17 +235,34 @@ def detail(
 ):
     slip = visible_slip(session, user, slip_no)
     calls = slip_calls(session, slip)
-    return render(
+    config = request.app.state.ledger_config
+    draft = request.session.get("draft")
+    if isinstance(draft, dict) and draft.get("path") == f"/slips/{slip.slip_no}":
+        request.session.pop("draft", None)
+    else:
+        draft = None
+    actions = available_actions(user, slip, config)
+    events = slip_events(session, slip)
+    return _page(
         request,
         "detail.html",
-        user=user,
+        session,
+        user,
         slip=slip,
         calls=[(c, split_display_turns(c.transcript)) for c in calls],
         terms=highlight_terms(slip, calls),
-        events=slip_events(session, slip),
+        events=events,
+        handling=[e for e in events if e.action == Action.HANDLE],
         history=customer_history(session, user, slip),
-        actions=available_actions(user, slip),
-        read_only=not any(can_act(user, a) for a in ACTION_ZH),
+        actions=actions,
+        read_only=not can_write(user),
+        draft=draft,
+        assignable=assignable_users(session, slip),
+        comments=ledger.comments_of(session, slip),
+        attachments=ledger.attachments_of(session, slip),
+        max_mb=config.attachment_max_bytes // (1024 * 1024),
+        now=utcnow(),
+        ledger_config=config,
     )
 
 
@@ -163,20 +273,75 @@ def act(
     action: str = Form(...),
     note: str = Form(""),
     callback_result: str = Form(""),
+    assignee: str = Form(""),
     version: int | None = Form(None),
     user: User = Depends(page_user),
     session: Session = Depends(db_session),
 ):
+    zh = Action(action).zh if action in Action.__members__.values() else action
     try:
-        act_on_slip(session, user, slip_no, action, note[:2000], callback_result or None, version)
+        act_on_slip(
+            session, user, slip_no, action, note[:2000], callback_result or None, version,
+            assignee=assignee or None, config=request.app.state.ledger_config,
+        )  # fmt: skip
     except Forbidden:
-        _flash(request, "error", f"您的角色无权执行“{ACTION_ZH.get(action, action)}”")
+        _flash(request, "error", f"您的角色无权执行“{zh}”")
         return RedirectResponse(f"/slips/{slip_no}", status_code=303)
     except Conflict as exc:
         _flash(request, "error", str(exc))
+        if note.strip():
+            request.session["draft"] = {"path": f"/slips/{slip_no}", "action": action, "note": note[:2000]}
         return RedirectResponse(f"/slips/{slip_no}", status_code=303)
-    _flash(request, "ok", f"已{ACTION_ZH.get(action, action)}")
+    _flash(
+        request, "ok", Action(action).done_zh + (f"：处理人 {assignee}" if action == Action.ASSIGN else "")
+    )
     return RedirectResponse(f"/slips/{slip_no}", status_code=303)
+
+
+@router.post("/slips/{slip_no}/comments", dependencies=[Depends(check_csrf)])
+def comment(
+    slip_no: str,
+    request: Request,
+    body: str = Form(""),
+    user: User = Depends(page_user),
+    session: Session = Depends(db_session),
+):
+    try:
+        comment_on_slip(session, user, slip_no, body)
+    except Forbidden:
+        _flash(request, "error", "您的角色为只读，不能发表评论")
+    except Conflict as exc:
+        _flash(request, "error", str(exc))
+    else:
+        _flash(request, "ok", "评论已发表")
+    return RedirectResponse(f"/slips/{slip_no}#comments", status_code=303)
+
+
+@router.post("/slips/{slip_no}/attachments", dependencies=[Depends(check_csrf)])
+async def attach(
+    slip_no: str,
+    request: Request,
+    file: UploadFile = File(...),
+    user: User = Depends(page_user),
+    session: Session = Depends(db_session),
+):
+    data = await file.read(request.app.state.ledger_config.attachment_max_bytes + 1)
+    try:
+        attach_to_slip(session, user, slip_no, file.filename or "", data)
+    except Forbidden:
+        _flash(request, "error", "您的角色为只读，不能上传附件")
+    except Conflict as exc:
+        _flash(request, "error", str(exc))
+    else:
+        _flash(request, "ok", "照片已上传")
+    return RedirectResponse(f"/slips/{slip_no}#attachments", status_code=303)
+
+
+@router.get("/slips/{slip_no}/attachments/{attachment_id}")
+def attachment(
+    slip_no: str, attachment_id: int, user: User = Depends(page_user), session: Session = Depends(db_session)
+):
+    return attachment_response(session, user, slip_no, attachment_id)
 
 
 @router.get("/slips/{slip_no}/pdf")
@@ -185,46 +350,70 @@ def slip_pdf_view(
 ) -> Response:
     slip = visible_slip(session, user, slip_no)
     pdf = slip_pdf(slip, slip_calls(session, slip), slip_events(session, slip), user.username)
+    name = f"投诉风险预警单-{slip.slip_no}.pdf"
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{slip.slip_no}.pdf"'},
+        headers={
+            "Content-Disposition": f"inline; filename=\"{slip.slip_no}.pdf\"; filename*=UTF-8''{quote(name)}"
+        },
     )
 
 
 @router.get("/ledger.xlsx")
-def ledger(
-    request: Request, user: User = Depends(page_user), session: Session = Depends(db_session)
-) -> Response:
-    filters, _ = _filters_from(request)
-    data = ledger_xlsx(iter_queue(session, user, filters))
-    name = f"slip-ledger-{datetime.now():%Y%m%d-%H%M}.xlsx"
+def ledger_export(request: Request, user: User = Depends(page_user), session: Session = Depends(db_session)):
+    filters, error = _filters_from(request, user)
+    if error:
+        return _page(request, "error.html", session, user, 400, title="筛选条件有误", message=error)
+    now = utcnow()
+    data = ledger.xlsx_bytes(ledger.export_row(s, now) for s in iter_queue(session, user, filters))
+    name = ledger.export_filename(now)
+    ascii_name = f"slip-ledger-{name.split('-', 1)[1]}"
     return Response(
         data,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+        },
     )
+
+
+@router.get("/notifications")
+def notifications(request: Request, user: User = Depends(page_user), session: Session = Depends(db_session)):
+    ledger.refresh_notifications(session, config=request.app.state.ledger_config)
+    session.commit()
+    return _page(request, "notifications.html", session, user, items=ledger.notifications_for(session, user))
+
+
+@router.post("/notifications/read", dependencies=[Depends(check_csrf)])
+def notifications_read(
+    request: Request, user: User = Depends(page_user), session: Session = Depends(db_session)
+) -> RedirectResponse:
+    count = ledger.mark_read(session, user)
+    session.commit()
+    _flash(request, "ok", f"已将 {count} 条通知标为已读")
+    return RedirectResponse("/notifications", status_code=303)
 
 
 @router.get("/dashboard")
 def dashboard_page(request: Request, user: User = Depends(page_user), session: Session = Depends(db_session)):
-    return render(
+    return _page(
         request,
         "dashboard.html",
-        user=user,
+        session,
+        user,
         totals=dashboard.totals(session, user),
         open_table=dashboard.open_by_unit_level(session, user),
         overdue=dashboard.overdue_by_unit(session, user),
         rates=dashboard.rates_by_unit(session, user),
         on_time=dashboard.closed_on_time(session, user),
-        trend_nights=dashboard.TREND_NIGHTS,
     )
 
 
 def _chart(name: str, session: Session, user: User) -> bytes | None:
     if name == "open":
         table = dashboard.open_by_unit_level(session, user)
-        levels = ("red", "orange", "yellow")
+        levels = dashboard.SLIP_LEVELS
         return charts.stacked_bars(
             list(table),
             {RISK_LEVEL_ZH[lv]: [row[lv] for row in table.values()] for lv in levels},
@@ -246,9 +435,9 @@ def _chart(name: str, session: Session, user: User) -> bytes | None:
             [d.strftime("%m-%d") for d in days], {LABEL_ZH[k]: v for k, v in series.items()}, ylabel="来电量"
         )
     if name == "rates":
-        rates = dashboard.rates_by_unit(session, user)
+        rates = dashboard.rates_by_unit(session, user).rows
         return charts.bars(
-            [r.unit + ("*" if r.estimated else "") for r in rates],
+            [r.unit for r in rates],
             [r.calls_per_million for r in rates],
             ylabel="每百万户来电",
             value_format="{:,.0f}",

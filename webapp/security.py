@@ -13,13 +13,10 @@ import secrets
 import threading
 import time
 from collections import deque
-from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
-from pipeline.storage.models import User
-from pipeline.storage.types import utcnow
 
 TOKEN_PREFIX = "cst_"
 _hasher = PasswordHasher()
@@ -65,25 +62,52 @@ def csrf_matches(expected: str | None, given: str | None) -> bool:
     return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
 
 
-def is_locked(user: User, now: datetime | None = None) -> bool:
-    """True while a user is locked out after too many wrong passwords."""
-    now = now or utcnow()
-    return user.locked_until is not None and user.locked_until > now
+def client_ip(request: Any, trusted_proxies: tuple[str, ...] | frozenset[str] = ()) -> str:
+    """The client's address. ``X-Forwarded-For`` counts only when the peer is a configured proxy,
+    and then the right-most address that is not itself a trusted proxy is taken (the left end is
+    whatever the client chose to send)."""
+    peer = request.client.host if getattr(request, "client", None) else "unknown"
+    if peer not in trusted_proxies:
+        return peer
+    forwarded = [p.strip() for p in (request.headers.get("x-forwarded-for") or "").split(",") if p.strip()]
+    for hop in reversed(forwarded):
+        if hop not in trusted_proxies:
+            return hop
+    return peer
 
 
-def record_failure(user: User, max_failures: int, lockout_minutes: int, now: datetime | None = None) -> None:
-    """Count a wrong password; the Nth in a row locks the account for a while."""
-    now = now or utcnow()
-    user.failed_logins = (user.failed_logins or 0) + 1
-    if user.failed_logins >= max_failures:
-        user.locked_until = now + timedelta(minutes=lockout_minutes)
-        user.failed_logins = 0
+class LoginGuard:
+    """Wrong passwords per (user name, client address), the same for names that exist and names that do not.
 
+    Keying on the pair means a stranger elsewhere cannot lock a colleague out by guessing
+    (the per-address throttle stops one address from trying many names), and the answer to a
+    locked pair is the one a wrong password gets, so lockouts do not reveal which accounts exist.
+    """
 
-def record_success(user: User) -> None:
-    """A right password clears the failure count."""
-    user.failed_logins = 0
-    user.locked_until = None
+    def __init__(self, max_failures: int, lockout_s: int) -> None:
+        self.max_failures = max_failures
+        self.lockout_s = lockout_s
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        failures = self._failures.setdefault(key, deque())
+        while failures and failures[0] <= now - self.lockout_s:
+            failures.popleft()
+        return failures
+
+    def blocked(self, username: str, ip: str) -> bool:
+        """True while this name has used up its tries from this address."""
+        with self._lock:
+            return len(self._recent((username.casefold(), ip), time.monotonic())) >= self.max_failures
+
+    def fail(self, username: str, ip: str) -> None:
+        with self._lock:
+            self._recent((username.casefold(), ip), time.monotonic()).append(time.monotonic())
+
+    def succeed(self, username: str, ip: str) -> None:
+        with self._lock:
+            self._failures.pop((username.casefold(), ip), None)
 
 
 class IpThrottle:

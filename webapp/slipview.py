@@ -8,8 +8,6 @@ the Chinese message from :mod:`pipeline.slips`.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -17,23 +15,18 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from pipeline import ledger
 from pipeline import slips as slip_api
 from pipeline.labels import LABEL_ZH, RISK_LEVEL_ZH
+from pipeline.ledger import Action, LedgerConfig, due_state, is_overdue, remaining_zh
 from pipeline.storage.models import SLIP_STATUS_ZH, Call, Slip, SlipCall, SlipEvent, User
-from webapp.access import ACTION_ZH, can_act, can_see, scope_calls, scope_slips
+from pipeline.text.mask import mask_pii
+from pipeline.text.turns import Turn, split_turns
+from webapp.access import can_act, can_see, can_write, scope_calls, scope_slips
 from webapp.highlight import reason_terms, signal_terms
-from webapp.queue import is_overdue
+from webapp.queue import assignable_users
 
 HISTORY_LIMIT = 50
-SPEAKERS = {
-    "坐席": "agent",
-    "客服": "agent",
-    "话务员": "agent",
-    "客户": "customer",
-    "用户": "customer",
-    "来电人": "customer",
-}
-TURN_RE = re.compile(r"^\s*(坐席|客服|话务员|客户|用户|来电人)\s*[：:]\s*")
 
 
 class NotFound(Exception):
@@ -48,26 +41,9 @@ class Conflict(Exception):
     """The slip's state (or a concurrent change) does not allow the action; message in Chinese."""
 
 
-@dataclass
-class Turn:
-    """One line of a transcript for display."""
-
-    speaker: str
-    text: str
-
-
 def split_display_turns(transcript: str) -> list[Turn]:
-    """Transcript lines with their speaker (agent/customer/unknown) for the chat-style display."""
-    turns: list[Turn] = []
-    for line in (transcript or "").splitlines():
-        if not line.strip():
-            continue
-        match = TURN_RE.match(line)
-        if match:
-            turns.append(Turn(SPEAKERS[match.group(1)], line[match.end() :]))
-        else:
-            turns.append(Turn("unknown", line.strip()))
-    return turns
+    """Transcript lines with their speaker for the chat-style display (labels as pipeline.text.turns reads them)."""
+    return split_turns(transcript, merge=False)
 
 
 def visible_slip(session: Session, user: User, slip_no: str) -> Slip:
@@ -130,9 +106,9 @@ def customer_history(session: Session, user: User, slip: Slip) -> list[dict[str,
     return sorted(items, key=lambda i: i["at"], reverse=True)
 
 
-def available_actions(user: User, slip: Slip) -> list[str]:
+def available_actions(user: User, slip: Slip, config: LedgerConfig | None = None) -> list[str]:
     """Actions both the role and the slip's current state permit (the buttons to show)."""
-    return [a for a in slip_api.allowed_actions(slip) if can_act(user, a)]
+    return [a for a in slip_api.allowed_actions(slip) if can_act(user, a, config)]
 
 
 def highlight_terms(slip: Slip, calls: list[Call]) -> list[str]:
@@ -155,17 +131,24 @@ def act_on_slip(
     note: str | None,
     callback_result: str | None = None,
     expected_version: int | None = None,
+    *,
+    assignee: str | None = None,
+    config: LedgerConfig | None = None,
 ) -> Slip:
     """Check access, apply the action through pipeline.slips and commit; raises NotFound/Forbidden/Conflict."""
     slip = visible_slip(session, user, slip_no)
-    if action not in ACTION_ZH:
+    if action not in Action.__members__.values():
         raise Conflict(f"未知操作 {action}")
-    if not can_act(user, action):
+    if not can_act(user, action, config):
         raise Forbidden(action)
     if expected_version is not None and slip.version != expected_version:
         raise Conflict("预警单已被他人更新，请刷新页面查看最新状态后再操作")
+    if action == Action.ASSIGN and (assignee or "").strip() not in assignable_users(session, slip):
+        raise Conflict(f"处理人须为{slip.unit}的在用账号")
     try:
-        updated = slip_api.apply_action(session, slip_no, action, user.username, note, callback_result)
+        updated = slip_api.apply_action(
+            session, slip_no, action, user.username, note, callback_result, assignee=assignee
+        )
         session.commit()
     except slip_api.SlipActionError as exc:
         session.rollback()
@@ -174,6 +157,34 @@ def act_on_slip(
         session.rollback()
         raise Conflict("预警单已被他人同时修改或数据库繁忙，请刷新后重试") from exc
     return updated
+
+
+def comment_on_slip(session: Session, user: User, slip_no: str, body: str) -> Slip:
+    """Add a comment (everyone but auditors); raises NotFound/Forbidden/Conflict."""
+    slip = visible_slip(session, user, slip_no)
+    if not can_write(user):
+        raise Forbidden("comment")
+    try:
+        ledger.add_comment(session, slip, user.username, body)
+        session.commit()
+    except ledger.LedgerError as exc:
+        session.rollback()
+        raise Conflict(str(exc)) from exc
+    return slip
+
+
+def attach_to_slip(session: Session, user: User, slip_no: str, filename: str, data: bytes) -> Slip:
+    """Store a site photo on the slip (everyone but auditors); raises NotFound/Forbidden/Conflict."""
+    slip = visible_slip(session, user, slip_no)
+    if not can_write(user):
+        raise Forbidden("attach")
+    try:
+        ledger.add_attachment(session, slip, user.username, filename, data)
+        session.commit()
+    except ledger.LedgerError as exc:
+        session.rollback()
+        raise Conflict(str(exc)) from exc
+    return slip
 
 
 def slip_summary(slip: Slip) -> dict[str, Any]:
@@ -191,6 +202,9 @@ def slip_summary(slip: Slip) -> dict[str, Any]:
         "status": slip.status,
         "status_zh": SLIP_STATUS_ZH.get(slip.status, slip.status),
         "overdue": is_overdue(slip),
+        "due_state": due_state(slip),
+        "remaining": remaining_zh(slip),
+        "assignee": slip.assignee,
         "supervised": slip.supervised,
         "call_count": slip.call_count,
         "created_at": slip.created_at.isoformat(),
@@ -201,7 +215,9 @@ def slip_summary(slip: Slip) -> dict[str, Any]:
     }
 
 
-def slip_detail(session: Session, user: User, slip: Slip) -> dict[str, Any]:
+def slip_detail(
+    session: Session, user: User, slip: Slip, config: LedgerConfig | None = None
+) -> dict[str, Any]:
     """A slip with its reasons, calls, audit trail and the actions open to this user."""
     calls = slip_calls(session, slip)
     return slip_summary(slip) | {
@@ -209,7 +225,24 @@ def slip_detail(session: Session, user: User, slip: Slip) -> dict[str, Any]:
         "recommended_actions": list(slip.recommended_actions or []),
         "handling_note": slip.handling_note,
         "reopen_count": slip.reopen_count,
-        "available_actions": available_actions(user, slip),
+        "available_actions": available_actions(user, slip, config),
+        "assignable": assignable_users(session, slip),
+        "comments": [
+            {"at": c.at.isoformat(), "by": c.by, "body": mask_pii(c.body)}
+            for c in ledger.comments_of(session, slip)
+        ],
+        "attachments": [
+            {
+                "id": a.id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "at": a.at.isoformat(),
+                "by": a.by,
+                "url": f"/api/slips/{slip.slip_no}/attachments/{a.id}",
+            }
+            for a in ledger.attachments_of(session, slip)
+        ],
         "calls": [
             {
                 "call_id": c.call_id,
@@ -231,7 +264,7 @@ def slip_detail(session: Session, user: User, slip: Slip) -> dict[str, Any]:
                 "action": e.action,
                 "from_status": e.from_status,
                 "to_status": e.to_status,
-                "note": e.note,
+                "note": mask_pii(e.note) if e.note else e.note,
                 "details": e.details,
             }
             for e in slip_events(session, slip)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pipeline.labels import RISK_LEVELS
+from pipeline.ledger import LEVELS, Level
 from pipeline.risk.config import RiskConfig
 
-LEVEL_RANK: dict[str, int] = {"none": 0, "yellow": 1, "orange": 2, "red": 3}
-SLIP_LEVELS: tuple[str, ...] = tuple(level for level in RISK_LEVELS if level != "none")
+LEVEL_RANK: dict[str, int] = {"none": 0} | {level.value: level.rank for level in reversed(LEVELS)}
 
 
 def level_for(probability: float, config: RiskConfig) -> str:
     """The level a probability earns under the configured thresholds."""
-    for level in ("red", "orange", "yellow"):
-        if probability >= config.thresholds[level]:
-            return level
+    for level in LEVELS:
+        if probability >= config.thresholds[level.value]:
+            return level.value
     return "none"
 
 
@@ -24,7 +23,7 @@ def higher(a: str, b: str) -> str:
 
 def raise_level(level: str) -> str:
     """One step up (yellow -> orange -> red); red stays red, none becomes yellow."""
-    rank = min(LEVEL_RANK[level] + 1, LEVEL_RANK["red"])
+    rank = min(LEVEL_RANK[level] + 1, Level.RED.rank)
     return next(name for name, value in LEVEL_RANK.items() if value == rank)
 
 

@@ -37,7 +37,7 @@ from pipeline.slips import SlipActionError, record_call
 from pipeline.storage.db import customer_hash, session_factory
 from pipeline.storage.models import Call, QuarantinedRow, Slip
 from pipeline.storage.types import utcnow
-from pipeline.text.mask import mask_pii
+from pipeline.text.mask import mask_phone, mask_pii
 
 STORE_RETRIES = 3
 COMMIT_EVERY = 200
@@ -161,6 +161,7 @@ def _new_call(
         call_time=record.call_time,
         customer_key=view.customer_key,
         customer_masked=masked_customer(record),
+        phone_masked=mask_phone(record.phone) if record.phone else None,
         unit=record.unit,
         area=view.area,
         channel=record.channel,

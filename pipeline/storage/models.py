@@ -87,6 +87,7 @@ class Call(Base):
     classifier_version: Mapped[str | None] = mapped_column(String(100))
     risk_model_version: Mapped[str | None] = mapped_column(String(100))
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
+    phone_masked: Mapped[str | None] = mapped_column(String(32))
 
     slip: Mapped[Slip | None] = relationship(back_populates="primary_calls", foreign_keys=[slip_id])
 
@@ -124,6 +125,7 @@ class Slip(Base):
     supervised: Mapped[bool] = mapped_column(Boolean, default=False)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -243,6 +245,7 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    session_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class WebhookDelivery(Base):
@@ -260,3 +263,46 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[datetime | None]
+
+
+class SlipComment(Base):
+    """A remark on a slip by a person (not a status change), kept like the audit trail."""
+
+    __tablename__ = "slip_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slip_id: Mapped[int] = mapped_column(ForeignKey("slips.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+
+
+class SlipAttachment(Base):
+    """A file (site photo) on a slip; the bytes live on disk under the data home, named by ``stored_name``."""
+
+    __tablename__ = "slip_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slip_id: Mapped[int] = mapped_column(ForeignKey("slips.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+
+
+class Notification(Base):
+    """An in-app notice for one user about one slip (new red slip, about to be overdue)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("user_id", "slip_id", "kind", name="uq_notifications_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    slip_id: Mapped[int] = mapped_column(ForeignKey("slips.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]

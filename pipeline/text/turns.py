@@ -53,8 +53,9 @@ def _guess(text: str) -> Speaker:
     return "agent" if _GREETING.search(text) else "customer"
 
 
-def split_turns(transcript: str) -> list[Turn]:
-    """Turns in spoken order; consecutive pieces of the same speaker are merged."""
+def split_turns(transcript: str, merge: bool = True) -> list[Turn]:
+    """Turns in spoken order; consecutive pieces of the same speaker are merged unless ``merge`` is False
+    (the slip page shows every labelled line, ``座席：`` as much as ``坐席：``, as its own bubble)."""
     text = (transcript or "").strip()
     if not text:
         return []
@@ -73,7 +74,7 @@ def split_turns(transcript: str) -> list[Turn]:
         body = " ".join(line.strip() for line in body.splitlines() if line.strip())
         if not body:
             continue
-        if turns and turns[-1].speaker == speaker:
+        if merge and turns and turns[-1].speaker == speaker:
             turns[-1] = Turn(speaker, _join(turns[-1].text, body))
         else:
             turns.append(Turn(speaker, body))

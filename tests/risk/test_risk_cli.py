@@ -59,7 +59,7 @@ def test_slips_list_and_export_in_three_formats(factory, db_url, new_record, tin
     assert listed.exit_code == 0 and slip_no in listed.output
     jsonl = runner.invoke(app, ["slips", "export", "--db", db_url])
     rows = [json.loads(line) for line in jsonl.output.splitlines() if line.startswith("{")]
-    assert rows[0]["预警单号"] == slip_no and rows[0]["客户"] == "135****5678"
+    assert rows[0]["预警单编号"] == slip_no and rows[0]["客户"] == "135****5678"
     assert "客户表示将向12398投诉" in rows[0]["预警原因"]
     out_csv = tmp_path / "slips.csv"
     assert (
@@ -69,7 +69,7 @@ def test_slips_list_and_export_in_three_formats(factory, db_url, new_record, tin
         == 0
     )
     with out_csv.open(encoding="utf-8-sig") as fh:
-        assert next(csv.DictReader(fh))["预警单号"] == slip_no
+        assert next(csv.DictReader(fh))["预警单编号"] == slip_no
     out_xlsx = tmp_path / "slips.xlsx"
     assert (
         runner.invoke(
@@ -78,7 +78,7 @@ def test_slips_list_and_export_in_three_formats(factory, db_url, new_record, tin
         == 0
     )
     sheet = openpyxl.load_workbook(out_xlsx).active
-    assert sheet.cell(1, 1).value == "预警单号" and sheet.cell(2, 1).value == slip_no
+    assert sheet.cell(1, 1).value == "预警单编号" and sheet.cell(2, 1).value == slip_no
     bad = runner.invoke(app, ["slips", "export", "--db", db_url, "--format", "pdf"])
     assert bad.exit_code == 2 and "不支持的格式" in bad.output
 

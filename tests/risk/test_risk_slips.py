@@ -9,15 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from pipeline.ledger import FilterError, export_row, list_slips
 from pipeline.risk.config import load_risk_config
 from pipeline.slips import (
     SlipActionError,
     SlipNotFoundError,
     allowed_actions,
     apply_action,
-    export_row,
     get_slip,
-    list_slips,
     record_call,
 )
 from pipeline.storage import SlipEvent
@@ -38,7 +37,7 @@ def _issue(session, new_call, call_id="C1", **kw):
 def _work_to_closure(session, slip_no):
     apply_action(session, slip_no, "acknowledge", "unit1", "已签收")
     apply_action(session, slip_no, "handle", "unit1", "已派抢修班组恢复供电")
-    apply_action(session, slip_no, "callback", "unit1", "客户认可", callback_result="满意")
+    apply_action(session, slip_no, "callback", "center1", "客户认可", callback_result="满意")
     return apply_action(session, slip_no, "close", "unit1", "销号")
 
 
@@ -111,7 +110,7 @@ def test_call_long_after_closure_opens_a_new_slip(factory, new_call):
 def test_full_status_machine_leaves_a_complete_audit_trail(factory, new_call):
     with factory() as session:
         slip = _issue(session, new_call)
-        assert allowed_actions(slip) == ["acknowledge", "escalate"]
+        assert allowed_actions(slip) == ["acknowledge", "escalate", "assign"]
         closed = _work_to_closure(session, slip.slip_no)
         session.commit()
         assert closed.status == "closed" and closed.closed_at is not None
@@ -121,7 +120,7 @@ def test_full_status_machine_leaves_a_complete_audit_trail(factory, new_call):
             ("create", "system", None, "issued"),
             ("acknowledge", "unit1", "issued", "acknowledged"),
             ("handle", "unit1", "acknowledged", "in_progress"),
-            ("callback", "unit1", "in_progress", "callback"),
+            ("callback", "center1", "in_progress", "callback"),
             ("close", "unit1", "callback", "closed"),
         ]
 
@@ -162,7 +161,7 @@ def test_unsatisfied_callback_keeps_slip_open_and_raises_it(factory, new_call):
         slip = _issue(session, new_call)
         apply_action(session, slip.slip_no, "acknowledge", "u", None)
         apply_action(session, slip.slip_no, "handle", "u", "已更换保险")
-        after = apply_action(session, slip.slip_no, "callback", "u", "客户说还是停", callback_result="不满意")
+        after = apply_action(session, slip.slip_no, "callback", "c", "客户说还是停", callback_result="不满意")
         assert (after.status, after.level) == ("in_progress", "orange")
         assert after.score >= CONFIG.thresholds["orange"]
         assert after.reasons[0]["code"] == "unsatisfied_callback"
@@ -214,8 +213,8 @@ def test_list_filters_pages_and_orders_by_severity(factory, new_call):
         assert [s.level for s in page.items] == ["red", "yellow"]
         assert list_slips(session, {"status": "closed"}).total == 0
         late = datetime(2027, 1, 1, tzinfo=UTC)
-        assert list_slips(session, {"overdue": True}, now=late).total == 4
-        with pytest.raises(SlipActionError, match="未知筛选条件"):
+        assert list_slips(session, {"status": "overdue"}, now=late).total == 4
+        with pytest.raises(FilterError, match="未知筛选条件"):
             list_slips(session, {"colour": "red"})
         row = export_row(page.items[0])
         assert row["预警等级"] == "红色" and row["状态"] == "已下发" and "****" in row["客户"]

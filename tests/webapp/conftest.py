@@ -28,7 +28,7 @@ from pipeline.slips import record_call
 from pipeline.storage.db import customer_hash, make_engine, session_factory, upgrade
 from pipeline.storage.models import Call, Slip
 from pipeline.text import mask_pii
-from pipeline.text.mask import mask_account
+from pipeline.text.mask import mask_account, mask_phone
 from webapp import security
 from webapp.app import create_app
 from webapp.config import load_web_config
@@ -40,6 +40,7 @@ KUNMING = "昆明供电局"
 USERS = {
     "prov": ("province", None),
     "dali": ("unit", DALI),
+    "dali2": ("unit", DALI),
     "kunming": ("unit", KUNMING),
     "audit": ("auditor", None),
 }
@@ -59,6 +60,7 @@ class CallSpec:
     transcript: str
     reasons: list[dict[str, Any]]
     hours_ago: float = 20.0
+    phone: str | None = None
 
 
 XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
@@ -105,6 +107,7 @@ CALLS: list[CallSpec] = [
             },
         ],
         hours_ago=40,
+        phone="13812345678",
     ),
     CallSpec(
         "GD2026112700042",
@@ -123,6 +126,7 @@ CALLS: list[CallSpec] = [
             {"code": "anger", "text": "客户情绪激动", "weight": 0.3, "terms": ["走快了"]},
         ],
         hours_ago=30,
+        phone="13987650042",
     ),
     CallSpec(
         "GD2026112700063",
@@ -145,6 +149,7 @@ CALLS: list[CallSpec] = [
             }
         ],
         hours_ago=10,
+        phone="13600001234",
     ),
     CallSpec(
         "GD2026112700088",
@@ -244,6 +249,7 @@ def _call_row(spec: CallSpec, now: datetime) -> Call:
         classifier_version="complaint-classifier/1",
         risk_model_version="escalation-risk/1",
         scored_at=now,
+        phone_masked=mask_phone(spec.phone) if spec.phone else None,
     )
 
 
@@ -287,11 +293,11 @@ def seed_database(path: Path) -> list[str]:
     """Migrate a new SQLite DB at ``path``, add the users and store the calls; returns slip numbers."""
     engine = upgrade(f"sqlite:///{path}")
     factory = session_factory(engine)
+    numbers = store_calls(factory, CALLS)
     with factory() as session:
         for name, (role, unit) in USERS.items():
             add_user(session, name, PASSWORD, role, unit)
         session.commit()
-    numbers = store_calls(factory, CALLS)
     engine.dispose()
     return numbers
 
@@ -317,6 +323,14 @@ def fast_password_hashing() -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(security, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
         yield
+
+
+@pytest.fixture(autouse=True)
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Attachments and other files of the data home go to the test's own folder."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("COMPLAINTS_HOME", str(home))
+    return home
 
 
 @pytest.fixture(scope="session")

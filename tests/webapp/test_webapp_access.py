@@ -10,25 +10,34 @@ from pipeline.slips import apply_action, get_slip
 from pipeline.storage.models import SlipEvent
 from webapp.users import issue_token
 
-# Steps that bring a fresh (issued) slip to a state where the action is legal.
+# Steps that bring a fresh (issued) slip to a state where the action is legal: (action, by, result).
 PREPARE = {
     "acknowledge": [],
-    "handle": [("acknowledge", None)],
-    "callback": [("acknowledge", None), ("handle", None)],
-    "close": [("acknowledge", None), ("handle", None), ("callback", "满意")],
+    "handle": [("acknowledge", "setup", None)],
+    "callback": [("acknowledge", "setup", None), ("handle", "setup", None)],
+    "close": [("acknowledge", "setup", None), ("handle", "setup", None), ("callback", "center", "满意")],
     "escalate": [],
+    "assign": [],
+    "comment": [],
+    "attach": [],
+    "bulk_acknowledge": [],
+    "bulk_assign": [],
 }
+STATUS_ACTIONS = ("acknowledge", "handle", "callback", "close", "escalate", "assign")
 BODY = {
     "acknowledge": {"note": "已签收"},
     "handle": {"note": "已更换熔断器恢复送电"},
     "callback": {"note": "客户确认", "callback_result": "基本满意"},
     "close": {"note": "销号"},
     "escalate": {"note": "多次来电，省公司督办"},
+    "assign": {"note": "请二班处理", "assignee": "dali2"},
 }
-# (user, expected status) on a Dali slip; escalate is the province's alone.
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# (user, expected status) on a Dali slip: escalate is the province's alone; the callback is recorded
+# by the province (default [slips] callback_roles), not by the unit that did the work.
 EXPECTED = {
     "prov": dict.fromkeys(PREPARE, 200),
-    "dali": dict.fromkeys(PREPARE, 200) | {"escalate": 403},
+    "dali": dict.fromkeys(PREPARE, 200) | {"escalate": 403, "callback": 403},
     "kunming": dict.fromkeys(PREPARE, 404),
     "audit": dict.fromkeys(PREPARE, 403),
 }
@@ -37,9 +46,9 @@ CASES = [(user, action, status) for user, row in EXPECTED.items() for action, st
 
 def _prepare(world, slip_no: str, action: str) -> None:
     with world.factory() as session:
-        for step, result in PREPARE[action]:
+        for step, by, result in PREPARE[action]:
             note = "准备：已处理" if step == "handle" else None
-            apply_action(session, slip_no, step, "setup", note, result)
+            apply_action(session, slip_no, step, by, note, result)
         session.commit()
 
 
@@ -56,24 +65,71 @@ def _token(world, username: str) -> str:
     return token
 
 
+def _call(client: TestClient, slip_no: str, action: str, headers: dict[str, str]) -> int:
+    """One request of the matrix; bulk answers per slip, so its per-slip status is returned."""
+    if action == "comment":
+        return client.post(
+            f"/api/slips/{slip_no}/comments", json={"body": "已协调抢修班"}, headers=headers
+        ).status_code
+    if action == "attach":
+        files = {"file": ("现场.png", PNG, "image/png")}
+        return client.post(f"/api/slips/{slip_no}/attachments", files=files, headers=headers).status_code
+    if action.startswith("bulk_"):
+        body = {"action": action[5:], "slip_nos": [slip_no], "assignee": "dali2"}
+        response = client.post("/api/slips/bulk", json=body, headers=headers)
+        if response.status_code != 200:
+            return response.status_code
+        data = response.json()
+        return 200 if data["done"] == [slip_no] else data["failed"][0]["status"]
+    body = {"action": action} | BODY[action]
+    return client.post(f"/api/slips/{slip_no}/actions", json=body, headers=headers).status_code
+
+
 @pytest.mark.parametrize(("username", "action", "expected"), CASES, ids=[f"{u}-{a}" for u, a, _ in CASES])
 def test_api_role_action_matrix(world, username: str, action: str, expected: int) -> None:
     slip_no = world.slips["dali_red"]
     _prepare(world, slip_no, action)
-    before_status, before_events = world.slip("dali_red").status, _events(world, slip_no)
+    before = world.slip("dali_red")
+    before_events = _events(world, slip_no)
     headers = {"Authorization": f"Bearer {_token(world, username)}"}
     with TestClient(world.app) as client:
-        response = client.post(
-            f"/api/slips/{slip_no}/actions", json={"action": action} | BODY[action], headers=headers
+        status = _call(client, slip_no, action, headers)
+        detail = client.get(
+            f"/api/slips/{slip_no}", headers={"Authorization": f"Bearer {_token(world, 'prov')}"}
         )
-    assert response.status_code == expected, response.text
+    assert status == expected
     after = world.slip("dali_red")
-    if expected == 200:
-        assert _events(world, slip_no) == before_events + 1
-        assert response.json()["events"][-1]["by"] == username
-        assert response.json()["events"][-1]["action"] == action
+    data = detail.json()
+    if expected != 200:
+        assert (after.status, after.assignee, _events(world, slip_no)) == (
+            before.status, before.assignee, before_events
+        )  # fmt: skip
+        assert not data["comments"] and not data["attachments"]
+    elif action in ("comment", "attach"):
+        assert (data["comments"] if action == "comment" else data["attachments"])[0]["by"] == username
     else:
-        assert (after.status, _events(world, slip_no)) == (before_status, before_events)
+        assert _events(world, slip_no) == before_events + 1
+        event = data["events"][-1]
+        assert event["by"] == username and event["action"] == action.removeprefix("bulk_")
+        if action.endswith("assign"):
+            assert after.assignee == "dali2"
+
+
+@pytest.mark.parametrize(("username", "expected"), [("dali", 200), ("prov", 403)])
+def test_callback_roles_are_configurable(tmp_path, helpers, template_db, username, expected) -> None:
+    from pipeline.ledger import LedgerConfig
+    from webapp.app import create_app
+
+    world = helpers.build_world(tmp_path, template_db)
+    app = create_app(engine=world.app.state.engine, config=world.app.state.config,
+                     ledger_config=LedgerConfig(callback_roles=("unit",)))  # fmt: skip
+    world.app = app
+    slip_no = world.slips["dali_red"]
+    _prepare(world, slip_no, "callback")
+    with TestClient(app) as client:
+        status = _call(client, slip_no, "callback", {"Authorization": f"Bearer {_token(world, username)}"})
+    assert status == expected
+    world.app.state.engine.dispose()
 
 
 @pytest.mark.parametrize("username", ["prov", "dali", "kunming", "audit"])
@@ -88,7 +144,9 @@ def test_page_actions_follow_the_same_rules(world, helpers, client_for, username
         assert detail.status_code == 200
         token = helpers.csrf_of(detail.text)
     shown = {a for a in PREPARE if f'data-action="{a}"' in detail.text}
-    expected_buttons = {"prov": {"acknowledge", "escalate"}, "dali": {"acknowledge"}}.get(username, set())
+    expected_buttons = {"prov": {"acknowledge", "escalate", "assign"}, "dali": {"acknowledge", "assign"}}.get(
+        username, set()
+    )
     assert shown == expected_buttons
     response = client.post(
         f"/slips/{slip_no}/actions",

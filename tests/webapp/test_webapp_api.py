@@ -82,12 +82,12 @@ def test_paging(world, api, helpers) -> None:
 def test_slip_detail_has_calls_reasons_and_audit(world, api) -> None:
     data = api.get(f"/api/slips/{world.slips['dali_red']}").json()
     assert data["level"] == "red" and data["unit"] == "大理供电局"
-    assert data["customer"].startswith("053") and "*" in data["customer"]
+    assert data["customer"].endswith("5678") and "*" in data["customer"]
     assert data["calls"][0]["call_id"] == "GD2026112700017"
     assert "13812345678" not in data["calls"][0]["transcript"]
     assert any("12398" in r["text"] for r in data["reasons"])
     assert data["events"][0]["action"] == "create"
-    assert set(data["available_actions"]) == {"acknowledge", "escalate"}
+    assert set(data["available_actions"]) == {"acknowledge", "escalate", "assign"}
 
 
 def test_illegal_transition_is_409_with_chinese_message(world, api) -> None:
@@ -116,23 +116,29 @@ def test_stale_version_is_refused(world, api) -> None:
 def test_full_lifecycle_through_api(world, api) -> None:
     slip_no = world.slips["dali_orange"]
     unit = api.headers_for("dali")
+    center = api.headers_for("prov")
     steps = [
-        {"action": "acknowledge"},
-        {"action": "handle", "note": "现场校验电表，误差合格，已向客户解释阶梯电价"},
-        {"action": "callback", "callback_result": "不满意", "note": "客户仍认为电费偏高"},
-        {"action": "handle", "note": "安排第三方复核并退还多收电费"},
-        {"action": "callback", "callback_result": "满意"},
-        {"action": "close", "note": "客户满意，销号"},
+        ({"action": "acknowledge"}, unit),
+        ({"action": "handle", "note": "现场校验电表，误差合格，已向客户解释阶梯电价"}, unit),
+        ({"action": "callback", "callback_result": "不满意", "note": "客户仍认为电费偏高"}, center),
+        ({"action": "handle", "note": "安排第三方复核并退还多收电费"}, unit),
+        ({"action": "callback", "callback_result": "满意"}, center),
+        ({"action": "close", "note": "客户满意，销号"}, unit),
     ]
     levels = []
-    for body in steps:
-        response = api.post(f"/api/slips/{slip_no}/actions", json=body, headers=unit)
+    for body, headers in steps:
+        response = api.post(f"/api/slips/{slip_no}/actions", json=body, headers=headers)
         assert response.status_code == 200, response.text
         levels.append(response.json()["level"])
     final = response.json()
     assert final["status"] == "closed" and final["callback_result"] == "满意"
     assert levels[2] == "red", "an unsatisfied callback raises the level"
-    assert [e["action"] for e in final["events"][1:]] == [s["action"] for s in steps]
+    assert [e["action"] for e in final["events"][1:]] == [body["action"] for body, _ in steps]
+    assert final["assignee"] == "dali", "签收 makes the acknowledging user the assignee"
+    handling = final["handling_note"].splitlines()
+    assert len(handling) == 2 and "误差合格" in handling[0] and "第三方复核" in handling[1], (
+        "notes are appended"
+    )
 
 
 def test_unknown_action_is_422(world, api) -> None:

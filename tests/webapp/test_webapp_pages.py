@@ -71,7 +71,10 @@ def test_queue_paging_links_keep_filters(world, client_for, helpers) -> None:
     assert "/slips?unit=%E6%98%86%E6%98%8E%E4%BE%9B%E7%94%B5%E5%B1%80&amp;status=open&amp;page=2" in html
 
 
-def test_dashboard_renders_svg_charts(world, client_for) -> None:
+def test_dashboard_renders_svg_charts(world, client_for, monkeypatch) -> None:
+    from webapp import dashboard
+
+    monkeypatch.setattr(dashboard, "section", lambda name: {"大理供电局": 500_000} if name == "units" else {})
     client = client_for("prov")
     page = client.get("/dashboard")
     assert page.status_code == 200
@@ -101,10 +104,13 @@ def test_unit_customer_counts_come_from_config(world, client_for, monkeypatch) -
         from pipeline.storage.models import User
 
         user = session.query(User).filter_by(username="prov").one()
-        rates = {r.unit: r for r in dashboard.rates_by_unit(session, user)}
-    assert rates["大理供电局"].customers == 500_000 and not rates["大理供电局"].estimated
+        result = dashboard.rates_by_unit(session, user)
+    rates = {r.unit: r for r in result.rows}
+    assert rates["大理供电局"].customers == 500_000
     assert rates["大理供电局"].calls_per_million == rates["大理供电局"].calls * 2
-    assert rates["昆明供电局"].estimated
+    assert "昆明供电局" not in rates and result.unconfigured == ["昆明供电局"], "no guessed rate"
+    html = client_for("prov").get("/dashboard").text
+    assert "不计算比率" in html and "昆明供电局" in html[html.index('id="rates-missing"') :]
 
 
 def test_slip_from_real_scoring_marks_the_words_behind_its_reasons(world, client_for) -> None:
