@@ -36,7 +36,7 @@ def main() -> None:
 
     risk_model = KeywordBaseline()
     if args.model_uri:
-        from models.risk_model import load_risk_model
+        from models.risk.model import load_risk_model
 
         risk_model = load_risk_model(model_uri=args.model_uri)
     with tempfile.TemporaryDirectory() as tmp:
@@ -47,7 +47,7 @@ def main() -> None:
         for record in records:
             by_night.setdefault(night_of(record.call_time), []).append(record)
 
-        from models.risk_model import replay
+        from models.risk.replay import replay
 
         start = time.perf_counter()
         replay(records, load_risk_config())

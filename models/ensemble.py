@@ -23,6 +23,15 @@ WEIGHTS = tuple(round(w, 2) for w in np.linspace(0.1, 1.0, 10))
 _EPS = 1e-9
 
 
+def aligned(proba: np.ndarray, have: Sequence[str], want: Sequence[str]) -> np.ndarray:
+    """Columns of ``proba`` (in the order ``have``) rearranged to the order ``want``."""
+    if list(have) == list(want):
+        return proba
+    if set(have) != set(want):
+        raise ValueError("融合的两个模型类别不一致")
+    return proba[:, [list(have).index(label) for label in want]]
+
+
 def blend(transformer: np.ndarray, ngram: np.ndarray, weight: float) -> np.ndarray:
     """Normalised geometric mixture: ``weight`` on the transformer, the rest on the n-gram model."""
     logp = weight * np.log(np.clip(transformer, _EPS, 1)) + (1 - weight) * np.log(np.clip(ngram, _EPS, 1))
@@ -69,8 +78,8 @@ class EnsembleClassifier:
         review_threshold: float,
         version: str = "ensemble/unregistered",
     ):
-        if list(transformer.labels) != list(ngram.labels):
-            raise ValueError("融合的两个模型类别顺序不一致")
+        if set(transformer.labels) != set(ngram.labels):
+            raise ValueError("融合的两个模型类别不一致")
         self.transformer = transformer
         self.ngram = ngram
         self.weight = weight
@@ -82,11 +91,10 @@ class EnsembleClassifier:
     def predict_proba(self, transcripts: Sequence[str]) -> np.ndarray:
         if self.weight >= 1.0:
             return self.transformer.predict_proba(transcripts)
-        if self.weight <= 0.0:
-            return self.ngram.predict_proba(transcripts)
-        return blend(
-            self.transformer.predict_proba(transcripts), self.ngram.predict_proba(transcripts), self.weight
-        )
+        return blend(self.transformer.predict_proba(transcripts), self._ngram_proba(transcripts), self.weight)
+
+    def _ngram_proba(self, transcripts: Sequence[str]) -> np.ndarray:
+        return aligned(self.ngram.predict_proba(transcripts), self.ngram.labels, self.labels)
 
     def warm_up(self, wait: bool = True) -> None:
         hook = getattr(self.ngram, "warm_up", None)

@@ -1,292 +1,40 @@
-"""How well warnings come before 12398 complaints, measured the way a service center feels it.
+"""Compatibility names for code from before the risk evaluation moved to :mod:`models.risk`.
 
-Per escalated problem: did a slip exist before the complaint reached 12398
-(recall), and how long before (lead time)? Per slip: was it spent on a problem
-that never escalated? Per 1,000 calls: how many slips (the alert budget a
-center can work). A slip is issued by the nightly batch after the night of
-the call that triggered it, so lead time counts from that batch, not from the
-call. The model is always shown beside the keyword-rules baseline.
+New code imports :mod:`models.risk.metrics`, :mod:`models.risk.plots` and
+:mod:`models.risk.evaluate`; nothing in ``models.risk`` imports this module.
 """
 
-from __future__ import annotations
+from models.risk.evaluate import EvaluationResult, evaluate
+from models.risk.metrics import (
+    BATCH_HOUR,
+    BUDGETS_PER_1000,
+    AlertMetrics,
+    alert_metrics,
+    batch_time,
+    call_metrics,
+    choose_thresholds,
+    flagged,
+    level_table,
+    recall_curve,
+    summary_lines,
+    threshold_for_budget,
+)
+from models.risk.plots import plot_recall_curves
 
-from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
-from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
-
-from pipeline.records import SHANGHAI
-from pipeline.risk.config import RiskConfig
-
-BATCH_HOUR = 2
-BUDGETS_PER_1000: tuple[float, ...] = (5, 10, 20, 30, 40, 60, 80, 120)
-RED_SHARE = 0.2
-ORANGE_SHARE = 0.5
-
-
-@dataclass
-class AlertMetrics:
-    """The figures reported for one scorer at one set of thresholds."""
-
-    recall: float
-    median_lead_hours: float | None
-    slips_per_1000: float
-    never_escalated_share: float
-    slips: int
-    escalated_problems: int
-    calls: int
-
-    def as_dict(self, prefix: str = "") -> dict[str, float]:
-        return {f"{prefix}{k}": (float("nan") if v is None else float(v)) for k, v in asdict(self).items()}
-
-
-def batch_time(call_time: datetime) -> datetime:
-    """When the nightly batch that sees this call runs: 02:00 the next morning, Shanghai time."""
-    local = call_time.astimezone(SHANGHAI)
-    return datetime.combine(local.date() + timedelta(days=1), time(BATCH_HOUR), SHANGHAI)
-
-
-def flagged(scores: np.ndarray, forced: np.ndarray, yellow: float) -> np.ndarray:
-    """Calls that would open or join a slip: score over the yellow threshold or a forcing rule."""
-    return (np.asarray(scores) >= yellow) | np.asarray(forced, dtype=bool)
-
-
-def alert_metrics(frame: pd.DataFrame, scores: np.ndarray, yellow: float) -> AlertMetrics:
-    """Metrics when every call over ``yellow`` (or forced) triggers a slip on its customer problem.
-
-    ``frame`` needs ``slip_key`` (customer hash + category: one slip per key),
-    ``problem_id``, ``call_time``, ``escalated_at`` and ``forced``.
-    """
-    hits = flagged(scores, frame["forced"].to_numpy(), yellow)
-    calls = len(frame)
-    slipped = frame.loc[hits]
-    slip_keys = slipped["slip_key"].unique()
-    first_slip = slipped.groupby("problem_id")["call_time"].min().map(batch_time)
-    escalated = frame.dropna(subset=["escalated_at"]).groupby("problem_id")["escalated_at"].min()
-    leads = []
-    for problem, escalated_at in escalated.items():
-        issued = first_slip.get(problem)
-        if issued is not None and issued < escalated_at:
-            leads.append((escalated_at - issued).total_seconds() / 3600)
-    escalated_keys = set(frame.loc[frame["escalated_at"].notna(), "slip_key"])
-    never = sum(1 for key in slip_keys if key not in escalated_keys)
-    return AlertMetrics(
-        recall=len(leads) / len(escalated) if len(escalated) else 0.0,
-        median_lead_hours=float(np.median(leads)) if leads else None,
-        slips_per_1000=1000 * len(slip_keys) / calls if calls else 0.0,
-        never_escalated_share=never / len(slip_keys) if len(slip_keys) else 0.0,
-        slips=len(slip_keys),
-        escalated_problems=len(escalated),
-        calls=calls,
-    )
-
-
-def _slips_per_1000(frame: pd.DataFrame, hits: np.ndarray) -> float:
-    return 1000 * frame.loc[hits, "slip_key"].nunique() / max(1, len(frame))
-
-
-def threshold_for_budget(frame: pd.DataFrame, scores: np.ndarray, budget_per_1000: float) -> float:
-    """The lowest score threshold whose slips per 1,000 calls stay within the budget (forced slips count too)."""
-    scores = np.asarray(scores, dtype=float)
-    forced = frame["forced"].to_numpy(dtype=bool)
-    candidates = np.unique(np.quantile(scores, np.linspace(0.5, 1.0, 201)))
-    for threshold in candidates:
-        if _slips_per_1000(frame, flagged(scores, forced, threshold)) <= budget_per_1000:
-            return float(threshold)
-    return float(min(1.0, scores.max() + 1e-6))
-
-
-def choose_thresholds(
-    frame: pd.DataFrame,
-    scores: np.ndarray,
-    budget_per_1000: float,
-    red_share: float = RED_SHARE,
-    orange_share: float = ORANGE_SHARE,
-) -> dict[str, float]:
-    """Yellow meets the whole budget; orange-or-red takes ``orange_share`` of it, red ``red_share``."""
-    nothing_forced = frame.assign(forced=False)
-    yellow = threshold_for_budget(frame, scores, budget_per_1000)
-    orange = max(yellow, threshold_for_budget(nothing_forced, scores, budget_per_1000 * orange_share))
-    red = max(orange, threshold_for_budget(nothing_forced, scores, budget_per_1000 * red_share))
-    return {"red": round(red, 6), "orange": round(orange, 6), "yellow": round(yellow, 6)}
-
-
-def recall_curve(frame: pd.DataFrame, scores: np.ndarray, budgets=BUDGETS_PER_1000) -> pd.DataFrame:
-    """Recall and lead time at each alert budget (thresholds chosen on this frame for each budget)."""
-    rows = []
-    for budget in budgets:
-        yellow = threshold_for_budget(frame, scores, budget)
-        metrics = alert_metrics(frame, scores, yellow)
-        rows.append({"budget_per_1000": budget, "threshold": yellow, **metrics.as_dict()})
-    return pd.DataFrame(rows)
-
-
-def plot_recall_curves(curves: dict[str, pd.DataFrame], path: Path) -> Path:
-    """Recall before escalation against slips per 1,000 calls, one line per scorer."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from pipeline.report import cjk_font
-
-    font = cjk_font()
-    if font:
-        plt.rcParams.update({"font.sans-serif": [font, "DejaVu Sans"], "axes.unicode_minus": False})
-    zh = font is not None
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    for name, curve in curves.items():
-        ax.plot(curve["slips_per_1000"], curve["recall"], marker="o", label=name)
-    ax.set_xlabel("每千通来电预警单数" if zh else "slips per 1,000 calls")
-    ax.set_ylabel("升级前已预警的问题占比" if zh else "escalated problems warned in time")
-    ax.set_title("预警召回率与预警量" if zh else "Recall vs alert budget")
-    ax.set_ylim(0, 1)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def level_table(frame: pd.DataFrame, scores: np.ndarray, config: RiskConfig) -> pd.DataFrame:
-    """Per level: calls, and the share of those calls whose problem later escalated (how levels read)."""
-    from pipeline.risk.levels import level_for
-
-    levels = [level_for(float(s), config) for s in scores]
-    forced = frame["forced"].to_numpy(dtype=bool)
-    levels = ["yellow" if f and lv == "none" else lv for lv, f in zip(levels, forced, strict=True)]
-    table = pd.DataFrame({"level": levels, "escalated": frame["escalated_at"].notna().to_numpy()})
-    summary = table.groupby("level")["escalated"].agg(calls="size", escalated_share="mean")
-    return summary.reindex(["red", "orange", "yellow", "none"]).dropna(how="all")
-
-
-def summary_lines(name: str, metrics: AlertMetrics) -> list[str]:
-    """Chinese lines for the terminal."""
-    lead = f"{metrics.median_lead_hours:.1f} 小时" if metrics.median_lead_hours is not None else "无"
-    return [
-        f"[{name}] 升级问题 {metrics.escalated_problems} 个，升级前已有预警单 {metrics.recall:.1%}，"
-        f"中位提前量 {lead}",
-        f"[{name}] 每千通来电预警单 {metrics.slips_per_1000:.1f} 张，其中从未升级问题占 "
-        f"{metrics.never_escalated_share:.1%}（共 {metrics.slips} 张，{metrics.calls} 通来电）",
-    ]
-
-
-def metrics_record(metrics: AlertMetrics) -> dict[str, Any]:
-    return asdict(metrics)
-
-
-@dataclass
-class EvaluationResult:
-    """Figures of one evaluation run, ready to print and to paste into docs/risk-and-slips.md."""
-
-    model: AlertMetrics
-    baseline: AlertMetrics
-    thresholds: dict[str, float]
-    curves: dict[str, pd.DataFrame]
-    levels: pd.DataFrame
-    plot: Path
-    run_id: str | None
-    data: str
-    lines: list[str]
-
-
-def _evaluation_data(data_dir: Path | None, workdir: Path, days: int, seed: int, scale: float) -> Path:
-    """The folder to evaluate on: given, else the frozen simulated set, else a fresh held-out simulation."""
-    from pipeline.config import DATA_DIR
-
-    if data_dir is not None:
-        return Path(data_dir)
-    frozen = DATA_DIR / "eval" / "simulated"
-    if frozen.is_dir() and any(frozen.glob("*/labels.csv")):
-        return frozen
-    from pipeline.simulator import simulate
-
-    out = workdir / "eval-sim"
-    simulate(out, days=days, seed=seed, scale=scale, holdout=True)
-    return out
-
-
-def evaluate(
-    data_dir: Path | None = None,
-    alias: str = "champion",
-    out_dir: Path | None = None,
-    days: int = 30,
-    seed: int = 2027,
-    scale: float = 0.5,
-    log_to_mlflow: bool = True,
-    progress: bool = True,
-) -> EvaluationResult:
-    """Score held-out simulated nights with the registered model and the keyword baseline, side by side.
-
-    The baseline gets the threshold that gives it the same slips per 1,000 calls
-    as the model, so the comparison is at equal workload.
-    """
-    import tempfile
-
-    import mlflow
-
-    from models.registry import configure_mlflow, ensure_experiment
-    from models.risk_model import load_replay, load_risk_model
-    from pipeline.config import get_settings
-    from pipeline.risk.baseline import KeywordBaseline
-    from pipeline.risk.config import risk_config_for
-
-    model = load_risk_model(alias)
-    config = risk_config_for(model)
-    out_dir = Path(out_dir) if out_dir else get_settings().reports_dir / "risk"
-    with tempfile.TemporaryDirectory() as tmp:
-        source = _evaluation_data(data_dir, Path(tmp), days, seed, scale)
-        frame = load_replay(source, config, progress)
-    scores = model.predict_proba(frame)
-    model_metrics = alert_metrics(frame, scores, config.thresholds["yellow"])
-    base_scores = KeywordBaseline().predict_proba(frame)
-    base_yellow = threshold_for_budget(frame, base_scores, model_metrics.slips_per_1000)
-    base_metrics = alert_metrics(frame, base_scores, base_yellow)
-    curves = {"模型": recall_curve(frame, scores), "关键词基线": recall_curve(frame, base_scores)}
-    plot = plot_recall_curves(curves, out_dir / "recall_vs_budget.png")
-    levels = level_table(frame, scores, config)
-    lines = [
-        f"评估数据: {source}（{len(frame)} 通来电，模型 {model.version}）",
-        *summary_lines("模型", model_metrics),
-        *summary_lines("关键词基线（同等预警量）", base_metrics),
-        "各等级来电中最终升级的比例: "
-        + "，".join(
-            f"{lv} {row.escalated_share:.1%}（{int(row.calls)} 通）" for lv, row in levels.iterrows()
-        ),
-        f"召回率-预警量曲线: {plot}",
-    ]
-    run_id = None
-    if log_to_mlflow:
-        configure_mlflow()
-        ensure_experiment("escalation-risk-evaluation")
-        with mlflow.start_run(run_name=f"evaluate-{model.version.replace('/', '-')}") as run:
-            mlflow.log_params({"model": model.version, "data": str(source), "calls": len(frame)})
-            mlflow.log_metrics(
-                {
-                    k: v
-                    for k, v in {**model_metrics.as_dict(), **base_metrics.as_dict("baseline_")}.items()
-                    if np.isfinite(v)
-                }
-            )
-            mlflow.log_artifact(str(plot), artifact_path="evaluation")
-            mlflow.log_text("\n".join(lines), "evaluation/summary.txt")
-            for name, curve in curves.items():
-                key = "model" if name == "模型" else "baseline"
-                mlflow.log_text(curve.to_csv(index=False), f"evaluation/recall_curve_{key}.csv")
-            run_id = run.info.run_id
-    return EvaluationResult(
-        model=model_metrics,
-        baseline=base_metrics,
-        thresholds=dict(config.thresholds),
-        curves=curves,
-        levels=levels,
-        plot=plot,
-        run_id=run_id,
-        data=str(source),
-        lines=lines,
-    )
+__all__ = [
+    "BATCH_HOUR",
+    "BUDGETS_PER_1000",
+    "AlertMetrics",
+    "EvaluationResult",
+    "alert_metrics",
+    "batch_time",
+    "call_metrics",
+    "choose_thresholds",
+    "evaluate",
+    "flagged",
+    "level_table",
+    "plot_recall_curves",
+    "recall_curve",
+    "summary_lines",
+    "threshold_for_budget",
+]

@@ -139,14 +139,14 @@ def _train_ensemble(
     workdir: Path,
 ) -> Trained:
     """Both members, then the blend weight that does best on dev (0 or 1 keep one model alone)."""
-    from models.ensemble import EnsembleClassifier, choose_weight
+    from models.ensemble import EnsembleClassifier, aligned, choose_weight
 
     ngram = _train_baseline(train, text_prep, workdir)
     transformer = _train_transformer(train, dev, text_prep, base, preset, workdir)
     texts, truth = dev["transcript"].tolist(), dev["category"].tolist()
-    choice = choose_weight(
-        transformer.classifier.predict_proba(texts), ngram.classifier.predict_proba(texts), truth, ngram.classifier.labels
-    )
+    labels = transformer.classifier.labels
+    ngram_proba = aligned(ngram.classifier.predict_proba(texts), ngram.classifier.labels, labels)
+    choice = choose_weight(transformer.classifier.predict_proba(texts), ngram_proba, truth, labels)
     mlflow.log_param("ensemble_weight", choice.weight)
     mlflow.log_text(
         "\n".join(f"{w:.1f}\t{f:.4f}" for w, f in choice.scores.items()), "evaluation/ensemble_weights.tsv"
@@ -239,7 +239,9 @@ def train_classifier(
         decision_df = frozen.get(GATE_SET, val)
         clf.temperature = 1.0
         clf.temperature = meta["temperature"] = fit_temperature(
-            clf.predict_proba(decision_df["transcript"].tolist()), decision_df["category"].tolist(), clf.labels
+            clf.predict_proba(decision_df["transcript"].tolist()),
+            decision_df["category"].tolist(),
+            clf.labels,
         )
         mlflow.log_param("temperature_dev", clf.temperature)
         review = choose_review(clf, decision_df)

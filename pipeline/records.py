@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -49,3 +49,8 @@ class CallRecord:
     def customer_key(self) -> str:
         """Who the caller is: the account number when given, else the phone number."""
         return self.customer_id or self.phone
+
+
+def night_of(moment: datetime) -> date:
+    """The service night a call belongs to: its calendar date in Asia/Shanghai."""
+    return moment.astimezone(SHANGHAI).date()

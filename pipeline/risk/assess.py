@@ -2,7 +2,9 @@
 
 The call's score stays the model's calibrated probability, so it can be read
 as "chance of a 12398 complaint within 30 days"; forcing rules lift only the
-level (to at least yellow), never the probability itself.
+level (to at least yellow), never the probability itself. A level always comes
+with at least one reason: when no rule or keyword fired, the model's own score
+and the facts it weighed are named (no slip without a reason).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from pipeline.features import TextSignals
 from pipeline.risk.config import RiskConfig
 from pipeline.risk.levels import higher, level_for
-from pipeline.risk.reasons import Reason, build_reasons
+from pipeline.risk.reasons import Reason, build_reasons, model_reason
 from pipeline.risk.rules import forcing_rules
 
 
@@ -52,4 +54,6 @@ def assess(
         commitment_quote=signals.commitment_quote,
         config=config,
     )
+    if level != "none" and not reasons:
+        reasons = [model_reason(features, probability, level, category=category, config=config)]
     return Assessment(score=float(probability), level=level, reasons=reasons, forced_by=forced)

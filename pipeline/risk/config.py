@@ -34,6 +34,7 @@ class RiskConfig:
     wide_incident_customers: int = 3
     reopen_days: int = 30
     max_reasons: int = 5
+    overdue_orange_factor: float = 1.0
 
     def with_thresholds(self, thresholds: dict[str, float]) -> RiskConfig:
         """A copy with new level thresholds (used when thresholds are chosen on validation data)."""

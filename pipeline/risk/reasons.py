@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pipeline.labels import LABEL_ZH, RISK_LEVEL_ZH
 from pipeline.risk.config import RiskConfig
 
 
@@ -124,3 +125,29 @@ def build_reasons(
     if features["urgency"]:
         out.append(Reason("urgency", "客户诉求紧急", 0.2))
     return ranked(out, config.max_reasons)
+
+
+MODEL_REASON_WEIGHT = 0.1
+
+
+def model_reason(
+    features: Mapping[str, float], probability: float, level: str, *, category: str, config: RiskConfig
+) -> Reason:
+    """Why the model alone lifted a call to ``level``: its score against the threshold and the facts
+    it weighs most that no keyword reason names (earlier calls, the matter, a long call, neighbours)."""
+    facts: list[str] = []
+    calls = int(features.get("customer_calls_30d", 0))
+    if calls:
+        facts.append(f"客户30天内已来电{calls}次")
+    facts.append(f"{LABEL_ZH.get(category, '其他')}类诉求")
+    neighbours = int(features.get("area_customers_window", 0))
+    if neighbours:
+        facts.append(f"同一地区当晚另有{neighbours}户来电")
+    duration = features.get("duration_s", -1.0)
+    if duration >= 300:
+        facts.append(f"通话{int(duration // 60)}分钟")
+    if features.get("free_text"):
+        facts.append("书面渠道提交")
+    threshold = config.thresholds.get(level, 0.0)
+    head = f"模型评估升级风险{probability:.0%}（{RISK_LEVEL_ZH.get(level, level)}阈值{threshold:.0%}）"
+    return Reason("model_score", head + "：" + "、".join(facts[:4]), MODEL_REASON_WEIGHT)

@@ -42,6 +42,11 @@ def load_labeled(root: Path | str) -> pd.DataFrame:
     df["escalated_at"] = pd.to_datetime(
         df["escalated_at"].replace("", None), format="ISO8601", utc=True
     ).dt.tz_convert(SHANGHAI)
+    for col in ("commitment_due", "callback_at"):
+        if col in df.columns:
+            df[col] = pd.to_datetime(df[col].replace("", None), format="ISO8601", utc=True).dt.tz_convert(
+                SHANGHAI
+            )
     df["escalated_12398"] = df["escalated_12398"].str.lower().eq("true")
     df["duration_s"] = pd.to_numeric(df["duration_s"].replace("", None)).astype("Int64")
     for col in ("customer_id", "area"):

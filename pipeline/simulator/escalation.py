@@ -6,6 +6,13 @@ a per-problem latent term ``u`` stands for what no call reveals, so some quiet
 callers escalate and many angry ones never do. Once escalated, the customer stops
 calling 95598 about the problem; every call made before ``escalated_at`` is
 labelled escalated. Weights are documented in docs/simulator.md.
+
+What the world did is kept on the problem for the labels: the commitment and
+its due time, whether it was kept (fixed by then), the callback after the fix
+(满意 / 基本满意 / 不满意, when) and whether the 12398 complaint followed a call
+or the callback. Draws that only describe (satisfied or basically satisfied)
+come from a stream of their own, so calls and escalations stay exactly as
+without them.
 """
 
 from __future__ import annotations
@@ -19,6 +26,10 @@ from pipeline.simulator.intents import Intent
 from pipeline.simulator.world import Area, Customer
 
 MAX_CALLS = 7
+CALLBACK_RESULTS: tuple[str, ...] = ("满意", "基本满意", "不满意")
+# Of the callbacks that are not unsatisfied, the share "basically satisfied": more when the fix was late.
+BASIC_SATISFIED = 0.2
+BASIC_SATISFIED_LATE = 0.35
 # Regulator statistics: outage handling and voltage reach 12398 more often than "other" matters do.
 LABEL_BIAS = {"outage": 0.2, "voltage": 0.2, "meter_billing": 0.0, "connection": 0.1, "other": -1.2}
 HORIZON = timedelta(days=30)
@@ -82,6 +93,16 @@ class Problem:
     calls: list[CallPlan] = field(default_factory=list)
     escalated_at: datetime | None = None
     callback_unsat: bool = False
+    callback_at: datetime | None = None
+    callback_result: str | None = None
+    escalation_trigger: str | None = None
+
+    @property
+    def commitment_kept(self) -> bool | None:
+        """Whether the fix came by the commitment's due time (None when nothing was promised)."""
+        if self.deadline is None or self.intent.commitment == "none":
+            return None
+        return self.resolve_at <= self.deadline
 
 
 def _lognormal_h(rng: random.Random, median_h: float, sigma: float = 0.7) -> timedelta:
@@ -102,6 +123,7 @@ def play(problem: Problem, rng: random.Random, w: EscalationWeights) -> None:
     intent = problem.intent
     cust = problem.customer
     u = rng.gauss(0.0, w.latent_sd)
+    describe = random.Random(f"{problem.problem_id}:{u!r}")
     fixed = (
         w.wide * problem.wide
         + w.vulnerable * problem.vulnerable
@@ -137,6 +159,7 @@ def play(problem: Problem, rng: random.Random, w: EscalationWeights) -> None:
         if rng.random() < sigmoid(logit):
             problem.escalated_at = _escalation_time(rng, problem, t)
             if problem.escalated_at is not None:
+                problem.escalation_trigger = "call"
                 break
         # Will the customer call again, and when?
         next_t: datetime | None = None
@@ -153,14 +176,20 @@ def play(problem: Problem, rng: random.Random, w: EscalationWeights) -> None:
             callback_done = True
             cb_time = problem.resolve_at + timedelta(hours=rng.uniform(2, 30))
             late = problem.deadline is not None and problem.resolve_at > problem.deadline
+            problem.callback_at = cb_time
             if rng.random() < 0.06 + 0.35 * late + 0.15 * cust.temper:
                 cb_unsat = problem.callback_unsat = True
+                problem.callback_result = "不满意"
                 if rng.random() < sigmoid(w.base + fixed + w.callback + w.repeat * min(k, 3)):
                     problem.escalated_at = _escalation_time(rng, problem, cb_time)
                     if problem.escalated_at is not None:
+                        problem.escalation_trigger = "callback"
                         break
                 if rng.random() < 0.35:
                     next_t = cb_time + _lognormal_h(rng, max(2.0, intent.gap_h))
+            else:
+                basic = BASIC_SATISFIED_LATE if late else BASIC_SATISFIED
+                problem.callback_result = "基本满意" if describe.random() < basic else "满意"
         if next_t is None or next_t - problem.start > HORIZON - timedelta(days=1):
             break
         t = next_t

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tqdm import tqdm
 
@@ -78,6 +78,25 @@ def _mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) == 11 and phone.isdigit() else phone
 
 
+def _second(t: datetime | None) -> datetime | None:
+    return t.replace(microsecond=0) if t is not None else None
+
+
+def _world_truth(plan: CallPlan) -> dict[str, Any]:
+    """The commitment, callback and escalation trigger of the call's problem, for labels.csv."""
+    p = plan.problem
+    promised = p.intent.commitment != "none"
+    return {
+        "commitment": p.intent.commitment if promised else "",
+        "commitment_due": _second(p.deadline) if promised else None,
+        "commitment_kept": p.commitment_kept,
+        "missed_at_call": plan.missed,
+        "callback_at": _second(p.callback_at),
+        "callback_result": p.callback_result or "",
+        "escalation_trigger": p.escalation_trigger or "",
+    }
+
+
 def simulate(
     out_dir: Path | str,
     days: int,
@@ -145,6 +164,7 @@ def simulate(
                     event_id=p.event_id,
                     customer_key=cust.key,
                     phrasing_split=split,
+                    **_world_truth(plan),
                 )
             )
             labels[p.intent.label] += 1

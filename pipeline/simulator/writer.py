@@ -20,7 +20,15 @@ LABEL_COLUMNS: tuple[str, ...] = (
     "event_id",
     "customer_key",
     "phrasing_split",
+    "commitment",
+    "commitment_due",
+    "commitment_kept",
+    "missed_at_call",
+    "callback_at",
+    "callback_result",
+    "escalation_trigger",
 )
+"""Label columns; from ``commitment`` on, the world's commitments and callbacks (docs/simulator.md)."""
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,21 @@ class CallRow:
     event_id: str
     customer_key: str
     phrasing_split: str
+    commitment: str = ""
+    commitment_due: datetime | None = None
+    commitment_kept: bool | None = None
+    missed_at_call: bool = False
+    callback_at: datetime | None = None
+    callback_result: str = ""
+    escalation_trigger: str = ""
 
 
 def _iso(t: datetime | None) -> str:
     return "" if t is None else t.isoformat(timespec="seconds")
+
+
+def _flag(value: bool | None) -> str:
+    return "" if value is None else "true" if value else "false"
 
 
 def write_night(night_dir: Path, rows: Iterable[CallRow]) -> int:
@@ -84,6 +103,13 @@ def write_night(night_dir: Path, rows: Iterable[CallRow]) -> int:
                     r.event_id,
                     r.customer_key,
                     r.phrasing_split,
+                    r.commitment,
+                    _iso(r.commitment_due),
+                    _flag(r.commitment_kept),
+                    _flag(r.missed_at_call),
+                    _iso(r.callback_at),
+                    r.callback_result,
+                    r.escalation_trigger,
                 )
             )
             n += 1

@@ -57,3 +57,12 @@ def test_ensemble_classifier_predicts_the_blend() -> None:
     preds = clf.predict(["x", "y"])
     assert [p.category for p in preds] == [LABELS[0], LABELS[1]] or preds[0].needs_review
     assert np.allclose(clf.predict_proba(["x", "y"]), blend(a, b, 0.5))
+
+
+def test_members_with_different_label_orders_are_aligned() -> None:
+    a = _onehot([0, 1])
+    ngram = _Fixed(a[:, ::-1].copy())
+    ngram.labels = list(LABELS)[::-1]
+    clf = EnsembleClassifier(_Fixed(a), ngram, 0.5, review_threshold=0.0)
+    assert [p.category for p in clf.predict(["x", "y"])] == [LABELS[0], LABELS[1]]
+    assert np.allclose(clf.predict_proba(["x", "y"]), a, atol=1e-6)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.risk_evaluation import alert_metrics, batch_time, choose_thresholds, threshold_for_budget
+from models.risk.metrics import alert_metrics, batch_time, choose_thresholds, threshold_for_budget
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -6,15 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.risk_model import (
-    MODEL_COLUMNS,
-    RiskModel,
-    fit_estimator,
-    load_replay,
-    load_risk_model,
-    split_by_night,
-    train_and_register,
-)
+from models.risk.features import MODEL_COLUMNS
+from models.risk.model import RiskModel, load_risk_model
+from models.risk.replay import load_replay
+from models.risk.train import fit_estimator, split_by_night, train_and_register
 from pipeline.risk.config import load_risk_config, risk_config_for
 from pipeline.simulator import load_labeled
 
@@ -67,7 +62,7 @@ def test_train_registers_champion_then_gates_challenger(simulated_nights, mlflow
     assert second.gate.version == "2"
     assert second.gate.champion_score == pytest.approx(first.gate.candidate_score)
     assert list(MODEL_COLUMNS) == loaded.columns
-    from models.risk_evaluation import evaluate
+    from models.risk.evaluate import evaluate
 
     result = evaluate(simulated_nights, "champion", mlflow_home / "report", progress=False)
     assert result.plot.exists() and result.plot.stat().st_size > 10_000

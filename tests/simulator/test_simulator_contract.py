@@ -33,6 +33,8 @@ def test_calls_have_exactly_the_contract_fields(train_dir: Path) -> None:
         assert _header(night / "labels.csv") == [
             "call_id", "category", "escalated_12398", "escalated_at",
             "problem_id", "event_id", "customer_key", "phrasing_split",
+            "commitment", "commitment_due", "commitment_kept", "missed_at_call",
+            "callback_at", "callback_result", "escalation_trigger",
         ]  # fmt: skip
 
 
