@@ -340,11 +340,11 @@ def _physical_lines(text: str) -> list[str]:
 class _RecordStart:
     """Whether a physical line looks like the first line of a record.
 
-    It must hold every column up to the transcript (the one column that spans
-    lines in a well-formed export), a call id and a parseable call time. A
-    transcript line inside a quoted field almost never has that many commas
-    *and* a time in the call-time column; a line swallowed by an unbalanced
-    quote does.
+    It must hold a call id, a parseable call time, and either every column up
+    to the transcript (the column that usually spans lines) or an open quote
+    starting a multi-line field of its own. A transcript line inside a quoted
+    field almost never has that shape; a line swallowed by an unbalanced quote
+    does.
     """
 
     def __init__(self, names: list[str]) -> None:
@@ -354,13 +354,14 @@ class _RecordStart:
         self.time_index = names.index("call_time") if "call_time" in names else None
 
     def __call__(self, line: str) -> bool:
-        if line.count(",") < self.need - 1:
+        opens_a_field = line.count('"') % 2 == 1
+        if line.count(",") < (self.need - 1 if not opens_a_field else (self.time_index or 0)):
             return False
         try:
             fields = next(csv.reader([line]))
         except (csv.Error, StopIteration):
             return False
-        if len(fields) < self.need:
+        if len(fields) < self.need and not (opens_a_field and len(fields) > (self.time_index or 0)):
             return False
         if self.id_index is not None and not fields[self.id_index].strip():
             return False

@@ -231,3 +231,13 @@ def test_a_transcript_line_with_a_comma_and_a_time_is_not_taken_for_a_new_record
     result = read_export(write_csv(tmp_path / "c.csv", [make_row("A", transcript=text), make_row("B")]))
     assert [r.call_id for r in result.records] == ["A", "B"]
     assert result.records[0].transcript == text
+
+
+def test_a_broken_row_before_a_row_with_a_multiline_middle_field_keeps_both(tmp_path):
+    path = write_csv(tmp_path / "c.csv", [make_row("A")])
+    with path.open("a", encoding="utf-8", newline="") as fh:
+        fh.write('Q,2026-11-27 19:05:00,,138,局,村,phone,5,"客户：引号没关上\r\n')
+        fh.write(_csv_line(make_row("B", phone="\n1\n")))
+    result = read_export(path)
+    assert result.rows_read == 3
+    assert _accounted(result) == ["A", "B", "Q"]
