@@ -86,6 +86,8 @@ class TextTable(_Table):
 class ClassifierTable(_Table):
     review_threshold: float | None = None
     gate_margin: float | None = None
+    gate_min_class_f1: float | None = None
+    gate_max_ece: float | None = None
     max_chars: int | None = None
     registered_name: str | None = None
     experiment: str | None = None
