@@ -25,6 +25,7 @@ from pipeline.risk.levels import LEVEL_RANK, higher
 from pipeline.risk.reasons import Reason
 from pipeline.text.normalize import normalize
 from pipeline.text.turns import split_turns
+from pipeline.workdays import working_days_after
 
 KINDS: dict[str, str] = {
     "crew": "到场",
@@ -115,16 +116,6 @@ def _span(match: re.Match[str]) -> timedelta | None:
     if unit.startswith("分"):
         return timedelta(minutes=number)
     return timedelta(hours=number)
-
-
-def working_days_after(start: datetime, days: int) -> datetime:
-    """``start`` plus ``days`` working days (Monday to Friday), same clock time."""
-    t, left = start, days
-    while left > 0:
-        t += timedelta(days=1)
-        if t.weekday() < 5:
-            left -= 1
-    return t
 
 
 def _clock(match: re.Match[str], after: datetime) -> datetime | None:

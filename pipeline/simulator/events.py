@@ -19,6 +19,7 @@ from pipeline.records import SHANGHAI
 from pipeline.simulator.escalation import EscalationWeights, Problem, play
 from pipeline.simulator.intents import BY_KEY, INTENTS, Intent
 from pipeline.simulator.world import Area, Unit, World
+from pipeline.workdays import working_days_after
 
 # Share of background problems starting in each hour of the day (people call when awake and home).
 HOUR_WEIGHTS = (
@@ -51,16 +52,6 @@ def _poisson(rng: random.Random, lam: float) -> int:
         if p <= limit:
             return k
         k += 1
-
-
-def working_days_after(start: datetime, days: int) -> datetime:
-    """``start`` plus ``days`` working days (Monday to Friday)."""
-    t, left = start, days
-    while left > 0:
-        t += timedelta(days=1)
-        if t.weekday() < 5:
-            left -= 1
-    return t
 
 
 class EventGenerator:
