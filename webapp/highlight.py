@@ -60,14 +60,3 @@ def highlight(text: str | None, terms: Iterable[str]) -> Markup:
         last = match.end()
     out.append(str(escape(text[last:])))
     return Markup("".join(out))
-
-
-def reason_text(reason: Any) -> str:
-    """The Chinese sentence of a reason, whether stored as a string or a dict."""
-    if isinstance(reason, str):
-        return reason
-    if isinstance(reason, dict):
-        for key in ("text", "reason", "zh", "message", "label"):
-            if isinstance(reason.get(key), str):
-                return reason[key]
-    return str(reason)
