@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline.labels import LABELS
+from pipeline.problems import Problem, ProblemCall, assign
+from pipeline.risk.commitments import Commitment, commitment_features
 from pipeline.risk.config import RiskConfig
 from pipeline.text import customer_text, split_turns
 
@@ -101,6 +104,20 @@ HISTORY_COLUMNS: tuple[str, ...] = (
     "problem_hours_since_last",
     "area_customers_window",
 )
+CARRIED_FLAGS: tuple[str, ...] = (
+    "threat_regulator",
+    "threat_other",
+    "callback_complaint",
+    "anger",
+    "missed_commitment",
+    "vulnerable",
+    "loss",
+)
+"""Text signals carried forward on a problem: a threat two nights ago still counts tonight."""
+CARRIED_COLUMNS: tuple[str, ...] = tuple(f"prior_{flag}" for flag in CARRIED_FLAGS)
+COMMITMENT_COLUMNS: tuple[str, ...] = ("commitments", "commitments_overdue", "commitment_overdue_hours")
+STATE_COLUMNS: tuple[str, ...] = ("rescore", "days_since_last_contact")
+"""``rescore`` is 1 for a problem re-scored on a night with no call about it."""
 SLIP_COLUMNS: tuple[str, ...] = (
     "prior_slip",
     "prior_slip_open",
@@ -113,6 +130,9 @@ MODEL_COLUMNS: tuple[str, ...] = (
     + TEXT_FLAGS
     + ("anger_hits", "text_length", "duration_s", "free_text")
     + tuple(f"category_{label}" for label in LABELS)
+    + CARRIED_COLUMNS
+    + COMMITMENT_COLUMNS
+    + STATE_COLUMNS
 )
 FEATURE_COLUMNS: tuple[str, ...] = MODEL_COLUMNS + SLIP_COLUMNS
 NO_PREVIOUS_HOURS = 24.0 * 60
@@ -120,7 +140,12 @@ NO_PREVIOUS_HOURS = 24.0 * 60
 
 @dataclass(frozen=True)
 class CallView:
-    """What features need to know about a call, whether it comes from an export or the database."""
+    """What features need to know about a call, whether it comes from an export or the database.
+
+    ``probabilities`` (the classifier's, one-hot of ``category`` when absent) group the call into a
+    problem; ``flags`` are its text signals (carried forward on the problem); ``problem_id`` is set
+    for stored calls, whose problem is already known.
+    """
 
     call_id: str
     call_time: datetime
@@ -130,6 +155,13 @@ class CallView:
     category: str
     transcript: str = ""
     duration_s: int | None = None
+    probabilities: Mapping[str, float] | None = None
+    flags: Mapping[str, int] | None = None
+    commitments: tuple[Commitment, ...] = ()
+    problem_id: str | None = None
+
+    def distribution(self) -> Mapping[str, float]:
+        return self.probabilities or {label: float(label == self.category) for label in LABELS}
 
 
 @dataclass(frozen=True)
@@ -213,8 +245,24 @@ def text_signals(transcript: str) -> TextSignals:
 
 
 @dataclass
+class _ProblemTrack:
+    """A problem as history holds it: the grouping state plus its calls in time order and promises."""
+
+    problem: Problem
+    unit: str
+    calls: list[tuple[datetime, str]] = field(default_factory=list)
+    flags: list[tuple[datetime, str]] = field(default_factory=list)
+    commitments: list[Commitment] = field(default_factory=list)
+
+
+@dataclass
 class History:
-    """Calls and slip states known before (and, for wide incidents, around) the calls being scored."""
+    """Calls, problems and slip states known before (and, for wide incidents, around) the calls scored.
+
+    A call joins its customer's open problem by :func:`pipeline.problems.assign` (places agree,
+    categories agree in probability), so repeat counts, carried signals, promises and slips
+    are per problem, not per (customer, predicted label).
+    """
 
     config: RiskConfig
     _by_customer: dict[str, list[tuple[datetime, str, str]]] = field(
@@ -223,50 +271,113 @@ class History:
     _by_area: dict[tuple[str, str, str], list[tuple[datetime, str, str]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    _slips: dict[tuple[str, str], SlipState] = field(default_factory=dict)
+    _problems: dict[str, _ProblemTrack] = field(default_factory=dict)
+    _customer_problems: dict[str, list[Problem]] = field(default_factory=lambda: defaultdict(list))
+    _problem_of: dict[str, str] = field(default_factory=dict)
+    _slips: dict[str, SlipState] = field(default_factory=dict)
     _seen: set[str] = field(default_factory=set)
 
-    def add_call(self, call: CallView) -> None:
-        """Remember a call (idempotent per call_id); lists stay sorted by time."""
+    def add_call(self, call: CallView) -> str:
+        """Remember a call (idempotent per call_id) and return its problem id; lists stay sorted."""
         if call.call_id in self._seen:
-            return
+            return self._problem_of[call.call_id]
         self._seen.add(call.call_id)
         _insort(self._by_customer[call.customer_key], (call.call_time, call.category, call.call_id))
         if call.area:
             key = (call.unit, call.area, call.category)
             _insort(self._by_area[key], (call.call_time, call.customer_key, call.call_id))
+        grouped = ProblemCall(
+            call.call_id, call.call_time, call.customer_key, call.area, call.distribution(), call.flags or {}
+        )
+        track = self._problems.get(call.problem_id) if call.problem_id else None
+        if track is None and call.problem_id is None:
+            found = assign(
+                grouped,
+                self._customer_problems[call.customer_key],
+                window=timedelta(days=self.config.repeat_window_days),
+            )
+            track = self._problems[found.problem_id] if found else None
+        if track is None:
+            problem_id = call.problem_id or call.call_id
+            problem = Problem(problem_id, call.customer_key, call.area, call.call_time, call.call_time)
+            track = _ProblemTrack(problem, call.unit)
+            self._problems[problem_id] = track
+            self._customer_problems[call.customer_key].append(problem)
+        track.problem.add(grouped)
+        _insort(track.calls, (call.call_time, call.call_id))
+        for flag, value in (call.flags or {}).items():
+            if value:
+                _insort(track.flags, (call.call_time, flag))
+        track.commitments.extend(call.commitments)
+        self._problem_of[call.call_id] = track.problem.problem_id
+        return track.problem.problem_id
 
-    def set_slip(self, customer_key: str, category: str, state: SlipState | None) -> None:
+    def merge_customer(self, old: str, new: str) -> None:
+        """Identity joined two customers: ``old``'s calls and problems now belong to ``new``."""
+        if old == new or old not in self._by_customer and old not in self._customer_problems:
+            return
+        for item in self._by_customer.pop(old, []):
+            _insort(self._by_customer[new], item)
+        for problem in self._customer_problems.pop(old, []):
+            problem.customer_id = new
+            self._customer_problems[new].append(problem)
+
+    def problem_of(self, call_id: str) -> str | None:
+        return self._problem_of.get(call_id)
+
+    def problem(self, problem_id: str) -> Problem:
+        return self._problems[problem_id].problem
+
+    def problem_unit(self, problem_id: str) -> str:
+        return self._problems[problem_id].unit
+
+    def problem_ids(self) -> list[str]:
+        return list(self._problems)
+
+    def set_slip(self, problem_id: str, state: SlipState | None) -> None:
         """Record the latest slip state on a problem (production: from the database as slips change)."""
         if state is None:
-            self._slips.pop((customer_key, category), None)
+            self._slips.pop(problem_id, None)
         else:
-            self._slips[(customer_key, category)] = state
+            self._slips[problem_id] = state
 
-    def slip_snapshot(self) -> dict[tuple[str, str], SlipState]:
+    def slip_snapshot(self) -> dict[str, SlipState]:
         """A copy of the slip states, to restore when a database transaction is rolled back."""
         return dict(self._slips)
 
-    def restore_slips(self, snapshot: dict[tuple[str, str], SlipState]) -> None:
+    def restore_slips(self, snapshot: dict[str, SlipState]) -> None:
         self._slips = dict(snapshot)
 
-    def slip(self, customer_key: str, category: str) -> SlipState | None:
-        return self._slips.get((customer_key, category))
+    def slip(self, problem_id: str | None) -> SlipState | None:
+        return self._slips.get(problem_id) if problem_id else None
+
+    def open_problems(self, now: datetime, quiet_days: int, exclude: set[str] = frozenset()) -> list[str]:
+        """Problems to re-score at ``now`` with no new call: a call within ``quiet_days``, a promise
+        due (or overdue by less than ``quiet_days``), or an open slip; all within the horizon."""
+        horizon = timedelta(days=self.config.repeat_window_days)
+        quiet = timedelta(days=quiet_days)
+        out = []
+        for problem_id, track in self._problems.items():
+            if problem_id in exclude:
+                continue
+            last = track.problem.last_call
+            if last > now or now - last > horizon:
+                continue
+            slip = self._slips.get(problem_id)
+            if (
+                now - last <= quiet
+                or (slip is not None and slip.status != "closed")
+                or any(c.promised_at <= now and c.due_at >= now - quiet for c in track.commitments)
+            ):
+                out.append(problem_id)
+        return out
 
     def features(self, call: CallView, signals: TextSignals | None = None) -> dict[str, float]:
         """All feature columns of ``call`` (see FEATURE_COLUMNS); the call itself is not counted."""
         signals = signals or text_signals(call.transcript)
+        problem_id = self.add_call(call)
         cfg = self.config
         t = call.call_time
-        lookback = timedelta(days=max(30, cfg.repeat_window_days))
-        history = _window(self._by_customer[call.customer_key], t - lookback, t)
-        before = [c for c in history if c[2] != call.call_id]
-        last_30 = [c for c in before if c[0] >= t - timedelta(days=30)]
-        last_7 = [c for c in before if c[0] >= t - timedelta(days=7)]
-        window_start = t - timedelta(days=cfg.repeat_window_days)
-        same = [c for c in before if c[1] == call.category and c[0] >= window_start]
-        first_same = same[0][0] if same else None
-        last_same = same[-1][0] if same else None
         area_customers = 0
         if call.area:
             hours = timedelta(hours=cfg.wide_incident_hours)
@@ -274,22 +385,8 @@ class History:
                 self._by_area[(call.unit, call.area, call.category)], t - hours, t + hours, closed=True
             )
             area_customers = len({c[1] for c in nearby if c[1] != call.customer_key})
-        slip = self.slip(call.customer_key, call.category)
-        after_closure = bool(
-            slip
-            and slip.status == "closed"
-            and slip.closed_at is not None
-            and t > slip.closed_at
-            and t - slip.closed_at <= timedelta(days=cfg.reopen_days)
-        )
         values: dict[str, float] = {
-            "customer_calls_7d": len(last_7),
-            "customer_calls_30d": len(last_30),
-            "problem_calls_30d": len(same),
-            "problem_days_since_first": (t - first_same).total_seconds() / 86400 if first_same else 0.0,
-            "problem_hours_since_last": (t - last_same).total_seconds() / 3600
-            if last_same
-            else NO_PREVIOUS_HOURS,
+            **self._state(call.customer_key, problem_id, t, exclude=call.call_id),
             "area_customers_window": area_customers,
             **signals.flags,
             "anger_hits": signals.anger_hits,
@@ -297,13 +394,76 @@ class History:
             "duration_s": float(call.duration_s) if call.duration_s is not None else -1.0,
             "free_text": int(signals.free_text),
             **{f"category_{label}": int(call.category == label) for label in LABELS},
+            "rescore": 0,
+        }
+        return {column: float(values[column]) for column in FEATURE_COLUMNS}
+
+    def rescore_features(self, problem_id: str, now: datetime) -> dict[str, float]:
+        """Feature columns of a problem re-scored at ``now`` on a night with no call about it:
+        no words tonight, but its calls, carried signals, promises and slip as they stand."""
+        track = self._problems[problem_id]
+        category = track.problem.category
+        values: dict[str, float] = {
+            **self._state(track.problem.customer_id, problem_id, now, exclude=None),
+            "area_customers_window": 0,
+            **dict.fromkeys(TEXT_FLAGS, 0),
+            "anger_hits": 0,
+            "text_length": 0,
+            "duration_s": -1.0,
+            "free_text": 0,
+            **{f"category_{label}": int(category == label) for label in LABELS},
+            "rescore": 1,
+        }
+        return {column: float(values[column]) for column in FEATURE_COLUMNS}
+
+    def _state(self, customer: str, problem_id: str, t: datetime, exclude: str | None) -> dict[str, float]:
+        """Customer, problem, carried-signal, promise and slip columns as known at ``t``."""
+        cfg = self.config
+        lookback = timedelta(days=max(30, cfg.repeat_window_days))
+        before = [c for c in _window(self._by_customer[customer], t - lookback, t) if c[2] != exclude]
+        track = self._problems[problem_id]
+        window_start = t - timedelta(days=cfg.repeat_window_days)
+        same = [c for c in _window(track.calls, window_start, t) if c[1] != exclude]
+        if exclude is None:
+            same += [c for c in track.calls if c[0] == t]
+        first_same = same[0][0] if same else None
+        last_same = same[-1][0] if same else None
+        carried = {flag for when, flag in _window(track.flags, window_start, t)}
+        promises = [
+            c for c in track.commitments if c.promised_at < t or (exclude is None and c.promised_at <= t)
+        ]
+        slip = self._slips.get(problem_id)
+        resolved = slip.closed_at if slip is not None and slip.status == "closed" else None
+        after_closure = bool(
+            slip
+            and slip.status == "closed"
+            and slip.closed_at is not None
+            and t > slip.closed_at
+            and t - slip.closed_at <= timedelta(days=cfg.reopen_days)
+        )
+        last_contact = last_same or track.problem.last_call
+        return {
+            "customer_calls_7d": len([c for c in before if c[0] >= t - timedelta(days=7)]),
+            "customer_calls_30d": len([c for c in before if c[0] >= t - timedelta(days=30)]),
+            "problem_calls_30d": len(same),
+            "problem_days_since_first": (t - first_same).total_seconds() / 86400 if first_same else 0.0,
+            "problem_hours_since_last": (t - last_same).total_seconds() / 3600
+            if last_same
+            else NO_PREVIOUS_HOURS,
+            **{f"prior_{flag}": int(flag in carried) for flag in CARRIED_FLAGS},
+            **commitment_features(promises, t, resolved),
+            "days_since_last_contact": max(0.0, (t - last_contact).total_seconds() / 86400)
+            if exclude is None
+            else 0.0,
             "prior_slip": int(slip is not None),
             "prior_slip_open": int(slip is not None and slip.status != "closed"),
             "called_after_closure": int(after_closure),
             "unsatisfied_callback": int(bool(slip and slip.unsatisfied)),
             "slip_reopen_count": slip.reopen_count if slip else 0,
         }
-        return {column: float(values[column]) for column in FEATURE_COLUMNS}
+
+    def commitments(self, problem_id: str) -> list[Commitment]:
+        return list(self._problems[problem_id].commitments)
 
 
 def _insort(items: list[tuple[Any, ...]], item: tuple[Any, ...]) -> None:

@@ -99,7 +99,12 @@ _ACTION_DONE_ZH = {
     Action.ESCALATE: "已提级督办",
     Action.ASSIGN: "已转派",
 }
-SYSTEM_EVENTS: dict[str, str] = {"create": "生成", "new_call": "新来电", "reopen": "重新打开"}
+SYSTEM_EVENTS: dict[str, str] = {
+    "create": "生成",
+    "new_call": "新来电",
+    "reopen": "重新打开",
+    "rescore": "夜间复评",
+}
 EVENT_ZH: dict[str, str] = {a.value: a.zh for a in Action} | SYSTEM_EVENTS
 
 

@@ -113,7 +113,7 @@ def assign(
     for problem in open_problems:
         if problem.customer_id != call.customer_id:
             continue
-        if call.call_time < problem.first_call or call.call_time - problem.last_call > window:
+        if problem.first_call - call.call_time > window or call.call_time - problem.last_call > window:
             continue
         if not _places_agree(call.area, problem):
             continue

@@ -270,17 +270,25 @@ def _next_slip_no(session: Session, night: date) -> str:
     return f"{prefix}{number:04d}"
 
 
-def find_problem_slip(session: Session, customer_key: str, category: str) -> Slip | None:
-    """The newest slip on this customer's problem, open or closed."""
-    query = (
-        select(Slip)
-        .where(Slip.customer_key == customer_key, Slip.category == category)
-        .order_by(Slip.created_at.desc(), Slip.id.desc())
-        .limit(1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return session.scalars(query).first()
+def find_problem_slip(
+    session: Session, customer_key: str, category: str, problem_id: str | None = None
+) -> Slip | None:
+    """The newest slip on this problem, open or closed: by problem id, else (a slip issued before
+    problems were stored) by customer and category."""
+    conditions = [Slip.customer_key == customer_key, Slip.category == category, Slip.problem_id.is_(None)]
+    for where in ([Slip.problem_id == problem_id], conditions) if problem_id else (conditions,):
+        query = (
+            select(Slip)
+            .where(*where)
+            .order_by(Slip.created_at.desc(), Slip.id.desc())
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        slip = session.scalars(query).first()
+        if slip is not None:
+            return slip
+    return None
 
 
 def record_call(
@@ -290,12 +298,17 @@ def record_call(
     *,
     now: datetime | None = None,
     config: RiskConfig | None = None,
+    problem_category: str | None = None,
 ) -> Slip | None:
     """Attach a scored call to its problem's slip: update an open one, reopen a recently closed one,
-    or issue a new one when the call's own level calls for it. Returns the slip, or None."""
+    or issue a new one when the call's own level calls for it. Returns the slip, or None.
+
+    ``problem_category`` is the problem's category (from all its calls' probabilities), which a
+    new slip carries even when this call was classified otherwise."""
     config = config or load_risk_config()
     now = now or utcnow()
-    slip = find_problem_slip(session, call.customer_key, call.category)
+    category = problem_category or call.category
+    slip = find_problem_slip(session, call.customer_key, category, call.problem_id)
     reopen = (
         slip is not None
         and slip.status == "closed"
@@ -345,7 +358,8 @@ def record_call(
         customer_key=call.customer_key,
         customer_masked=call.customer_masked,
         area=call.area,
-        category=call.category,
+        category=category,
+        problem_id=call.problem_id,
         level=call.risk_level,
         score=call.escalation_score,
         reasons=list(call.reasons),
@@ -370,6 +384,91 @@ def record_call(
         "系统根据来电风险生成预警单",
         now,
         {"call_id": call.call_id},
+    )
+    _flush(session)
+    return slip
+
+
+def rescore_problem(
+    session: Session,
+    problem_id: str,
+    *,
+    level: str,
+    score: float,
+    reasons: Sequence[dict[str, Any]],
+    category: str,
+    night: date | None,
+    now: datetime | None = None,
+    config: RiskConfig | None = None,
+) -> Slip | None:
+    """A quiet problem re-scored at night: raise its open slip when the new level is higher, or issue
+    a slip on its latest call when it has none. A closed slip is not reopened without a call.
+    Returns the slip changed or issued, or None."""
+    config = config or load_risk_config()
+    now = now or utcnow()
+    calls = list(
+        session.scalars(select(Call).where(Call.problem_id == problem_id).order_by(Call.call_time, Call.id))
+    )
+    if not calls or level == "none":
+        return None
+    latest = calls[-1]
+    slip = find_problem_slip(session, latest.customer_key, category, problem_id)
+    if slip is not None and not slip.is_open:
+        return None
+    if slip is not None:
+        if LEVEL_RANK[level] <= LEVEL_RANK[slip.level]:
+            return None
+        before = {"level": slip.level, "score": slip.score}
+        slip.level = level
+        slip.score = floor_score(level, max(slip.score, score), config)
+        slip.due_at = min(slip.due_at, due_at_for(level, now, config))
+        slip.reasons = merge_reason_dicts(slip.reasons, reasons, config.max_reasons)
+        slip.recommended_actions = recommended_actions(
+            slip.level, [r["code"] for r in slip.reasons], slip.supervised
+        )
+        slip.updated_at = now
+        details = {"from": before, "to": {"level": slip.level, "score": slip.score}}
+        _event(
+            session, slip, "rescore", SYSTEM_USER, slip.status, "夜间复评：无新来电，风险升高", now, details
+        )
+        _flush(session)
+        return slip
+    if not reasons:
+        return None
+    slip = Slip(
+        slip_no=_next_slip_no(session, night or latest.night),
+        unit=latest.unit,
+        customer_key=latest.customer_key,
+        customer_masked=latest.customer_masked,
+        area=latest.area,
+        category=category,
+        problem_id=problem_id,
+        level=level,
+        score=floor_score(level, score, config),
+        reasons=list(reasons),
+        recommended_actions=recommended_actions(level, [r["code"] for r in reasons]),
+        status="issued",
+        due_at=due_at_for(level, now, config),
+        created_at=now,
+        updated_at=now,
+        first_call_at=calls[0].call_time,
+        last_call_at=latest.call_time,
+        call_count=len(calls),
+    )
+    for call in calls:
+        if call.slip_id is None:
+            slip.calls.append(SlipCall(call=call, added_at=now))
+            call.slip = slip
+    session.add(slip)
+    _event(
+        session,
+        slip,
+        "rescore",
+        SYSTEM_USER,
+        None,
+        "夜间复评：该问题今晚无新来电，系统根据问题进展生成预警单",
+        now,
+        {"problem_id": problem_id},
     )
     _flush(session)
     return slip

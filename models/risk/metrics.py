@@ -54,23 +54,37 @@ def flagged(scores: np.ndarray, forced: np.ndarray, yellow: float) -> np.ndarray
     return (np.asarray(scores) >= yellow) | np.asarray(forced, dtype=bool)
 
 
-def alert_metrics(frame: pd.DataFrame, scores: np.ndarray, yellow: float) -> AlertMetrics:
-    """Metrics when every call over ``yellow`` (or forced) triggers a slip on its customer problem.
+def _issued_at(frame: pd.DataFrame) -> pd.Series:
+    """When the batch that scores each row runs (``scored_at``, else 02:00 after the call)."""
+    if "scored_at" in frame.columns:
+        return frame["scored_at"]
+    return frame["call_time"].map(batch_time)
 
-    ``frame`` needs ``slip_key`` (customer hash + category: one slip per key),
-    ``problem_id``, ``call_time``, ``escalated_at`` and ``forced``.
+
+def _calls(frame: pd.DataFrame) -> int:
+    """Calls in the frame (re-score rows of quiet problems are not calls)."""
+    return int((frame["rescore"] == 0).sum()) if "rescore" in frame.columns else len(frame)
+
+
+def alert_metrics(frame: pd.DataFrame, scores: np.ndarray, yellow: float) -> AlertMetrics:
+    """Metrics when every row over ``yellow`` (or forced) triggers a slip on its problem.
+
+    ``frame`` needs ``slip_key`` (the problem production keys slips by: one slip per key),
+    ``problem_id`` (the true problem, for escalations), ``call_time`` or ``scored_at``,
+    ``escalated_at`` and ``forced``; ``rescore`` rows (quiet problems) are not counted as calls.
     """
     hits = flagged(scores, frame["forced"].to_numpy(), yellow)
-    calls = len(frame)
+    calls = _calls(frame)
+    issued = _issued_at(frame)
     slipped = frame.loc[hits]
     slip_keys = slipped["slip_key"].unique()
-    first_slip = slipped.groupby("problem_id")["call_time"].min().map(batch_time)
+    first_slip = issued.loc[hits].groupby(slipped["problem_id"]).min()
     escalated = frame.dropna(subset=["escalated_at"]).groupby("problem_id")["escalated_at"].min()
     leads = []
     for problem, escalated_at in escalated.items():
-        issued = first_slip.get(problem)
-        if issued is not None and issued < escalated_at:
-            leads.append((escalated_at - issued).total_seconds() / 3600)
+        at = first_slip.get(problem)
+        if at is not None and at < escalated_at:
+            leads.append((escalated_at - at).total_seconds() / 3600)
     escalated_keys = set(frame.loc[frame["escalated_at"].notna(), "slip_key"])
     never = sum(1 for key in slip_keys if key not in escalated_keys)
     return AlertMetrics(
@@ -85,7 +99,7 @@ def alert_metrics(frame: pd.DataFrame, scores: np.ndarray, yellow: float) -> Ale
 
 
 def _slips_per_1000(frame: pd.DataFrame, hits: np.ndarray) -> float:
-    return 1000 * frame.loc[hits, "slip_key"].nunique() / max(1, len(frame))
+    return 1000 * frame.loc[hits, "slip_key"].nunique() / max(1, _calls(frame))
 
 
 def threshold_for_budget(frame: pd.DataFrame, scores: np.ndarray, budget_per_1000: float) -> float:

@@ -18,7 +18,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from models.registry import CHAMPION, ModelNotFoundError, configure_mlflow, resolve_alias
-from models.risk.features import MODEL_COLUMNS, feature_matrix
+from models.risk.features import RISK_COLUMNS, feature_matrix
 
 RISK_MODEL_NAME = "escalation-risk"
 
@@ -30,7 +30,7 @@ class RiskModel:
         self,
         estimator: Any,
         thresholds: dict[str, float],
-        columns: Sequence[str] = MODEL_COLUMNS,
+        columns: Sequence[str] = RISK_COLUMNS,
         version: str = "unregistered",
     ) -> None:
         self.estimator = estimator
@@ -39,7 +39,7 @@ class RiskModel:
         self.version = version
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
-        """Probability of a 12398 complaint within 30 days, one per row."""
+        """Probability that the problem reaches 12398 within ``hazard_days`` of this scoring, one per row."""
         if len(features) == 0:
             return np.zeros(0)
         return self.estimator.predict_proba(feature_matrix(features, self.columns))[:, 1]

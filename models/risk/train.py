@@ -34,7 +34,7 @@ from models.registry import (
     ensure_experiment,
     register_and_gate,
 )
-from models.risk.features import FEATURE_COLUMNS, MODEL_COLUMNS, feature_matrix
+from models.risk.features import FEATURE_COLUMNS, RISK_COLUMNS, feature_matrix, monotone
 from models.risk.metrics import alert_metrics, call_metrics, choose_thresholds, recall_curve, summary_lines
 from models.risk.model import RISK_MODEL_NAME, RiskModel, RiskPyfunc, load_risk_model
 from models.risk.plots import plot_recall_curves
@@ -59,7 +59,7 @@ def split_by_night(
 
 def fit_estimator(train: pd.DataFrame, seed: int = 0) -> Any:
     """Gradient-boosted trees, calibrated by cross-validation (isotonic when positives allow)."""
-    x = feature_matrix(train)
+    x = feature_matrix(train, RISK_COLUMNS)
     y = train["y"].to_numpy()
     positives = int(y.sum())
     if positives < 5 or positives == len(y):
@@ -70,6 +70,7 @@ def fit_estimator(train: pd.DataFrame, seed: int = 0) -> Any:
         max_leaf_nodes=15,
         min_samples_leaf=40,
         l2_regularization=1.0,
+        monotonic_cst=monotone(RISK_COLUMNS),
         random_state=seed,
     )
     method = "isotonic" if positives >= 300 else "sigmoid"
@@ -124,7 +125,7 @@ def train_and_register(
         frame = load_replay(Path(data_dir), config, progress)
         train, val = split_by_night(frame)
         estimator = fit_estimator(train, seed)
-        val_scores = estimator.predict_proba(feature_matrix(val))[:, 1]
+        val_scores = estimator.predict_proba(feature_matrix(val, RISK_COLUMNS))[:, 1]
         thresholds = choose_thresholds(val, val_scores, budget)
         model = RiskModel(estimator, thresholds)
         model_metrics = alert_metrics(val, val_scores, thresholds["yellow"])
@@ -160,7 +161,9 @@ def train_and_register(
                     "seed": seed,
                     "alert_budget_per_1000": budget,
                     "repeat_calls": config.repeat_calls,
-                    "features": len(MODEL_COLUMNS),
+                    "features": len(RISK_COLUMNS),
+                    "hazard_days": config.hazard_days,
+                    "replay_rows": len(frame),
                     "estimator": "HistGradientBoosting+CalibratedClassifierCV",
                 }
             )

@@ -194,6 +194,19 @@ class Commitment:
             "by_clock": self.by_clock,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Commitment:
+        """The commitment stored with its call (``as_dict`` read back)."""
+        return cls(
+            kind=str(data["kind"]),
+            promised_at=datetime.fromisoformat(str(data["promised_at"])),
+            due_at=datetime.fromisoformat(str(data["due_at"])),
+            quote=str(data.get("quote") or ""),
+            call_id=str(data["call_id"]) if data.get("call_id") else None,
+            working_days=int(data["working_days"]) if data.get("working_days") is not None else None,  # type: ignore[arg-type]
+            by_clock=bool(data.get("by_clock")),
+        )
+
 
 def _duration_zh(delta: timedelta) -> str:
     """A duration the way a reason says it: 45分钟, 2小时, 1.5小时, 3天."""

@@ -6,6 +6,7 @@ own alert budget and deadlines, so every number here can be overridden, e.g.::
 
     [risk]
     repeat_calls = 3
+    alert_budget_per_1000 = 80   # model-raised slips per 1,000 calls, per unit and night
     thresholds = { red = 0.6, orange = 0.35, yellow = 0.15 }
     due_hours = { red = 24, orange = 48, yellow = 72 }
 """
@@ -35,6 +36,12 @@ class RiskConfig:
     reopen_days: int = 30
     max_reasons: int = 5
     overdue_orange_factor: float = 1.0
+    rescore_days: int = 7
+    """A problem with no call for this many days (and no open slip) is no longer re-scored nightly."""
+    hazard_days: int = 7
+    """The risk model's horizon: the chance the problem reaches 12398 within this many days."""
+    unit_budget_floor: int = 1
+    """Slips the model may raise per unit per night even where the unit's calls give a smaller budget."""
 
     def with_thresholds(self, thresholds: dict[str, float]) -> RiskConfig:
         """A copy with new level thresholds (used when thresholds are chosen on validation data)."""

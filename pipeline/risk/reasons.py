@@ -90,6 +90,16 @@ def build_reasons(
         days = features["problem_days_since_first"]
         text = f"同一问题{window}天内第{nth}次来电" + (f"（首次来电已过{days:.0f}天）" if days >= 1 else "")
         out.append(Reason("repeat", text, min(1.0, 0.3 + 0.15 * (nth - 1))))
+    if features.get("prior_threat_regulator") and not features["threat_regulator"]:
+        out.append(Reason("threat_regulator", "客户此前来电曾表示将向12398投诉", 0.85))
+    if features.get("prior_callback_complaint") and not (
+        features["callback_complaint"] or features["unsatisfied_callback"]
+    ):
+        out.append(Reason("unsatisfied_callback", "客户此前来电称回访不满意、问题未解决", 0.7))
+    if features.get("prior_threat_other") and not features["threat_other"]:
+        out.append(Reason("threat_other", "客户此前来电表示将向其他渠道反映", 0.6))
+    if features.get("prior_missed_commitment") and not features["missed_commitment"]:
+        out.append(Reason("missed_commitment", "客户此前来电反映承诺未兑现", 0.5))
     if features["threat_other"]:
         targets = "/".join(matches.get("threat_other", [])) or "其他渠道"
         out.append(Reason("threat_other", f"客户表示将向{targets}反映", 0.7))
@@ -118,6 +128,11 @@ def build_reasons(
         out.append(Reason("earlier_mention", "客户提到此前已反映过该问题", 0.35))
     if features["anger"]:
         out.append(Reason("anger", "客户情绪激动", 0.3))
+    elif features.get("prior_anger"):
+        out.append(Reason("anger", "客户此前来电情绪激动", 0.25))
+    if features.get("rescore") and features.get("days_since_last_contact", 0) >= 1:
+        days = features["days_since_last_contact"]
+        out.append(Reason("no_contact", f"今晚无新来电，距客户上次来电{days:.0f}天，问题未见办结", 0.2))
     if features["customer_calls_30d"] >= 3 and nth < 3:
         out.append(
             Reason("frequent_caller", f"客户30天内已来电{int(features['customer_calls_30d'])}次", 0.25)

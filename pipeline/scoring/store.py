@@ -8,9 +8,11 @@ call, each in its own transaction.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from dataclasses import asdict, dataclass, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,8 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
 from pipeline.features import FEATURE_COLUMNS, CallView, History, TextSignals, text_signals
-from pipeline.risk.assess import assess
+from pipeline.identity import resolve_night
+from pipeline.records import SHANGHAI
+from pipeline.risk.assess import Assessment, assess
+from pipeline.risk.commitments import Commitment, OverdueVerdict, apply_overdue, extract_commitments
 from pipeline.risk.config import RiskConfig, risk_config_for
+from pipeline.risk.reasons import ranked
 from pipeline.scoring.classify import ClassifiedCall
 from pipeline.scoring.history import (
     call_view,
@@ -33,8 +39,8 @@ from pipeline.scoring.history import (
     slip_state,
     stored_calls,
 )
-from pipeline.slips import SlipActionError, record_call
-from pipeline.storage.db import customer_hash, session_factory
+from pipeline.slips import SlipActionError, record_call, rescore_problem
+from pipeline.storage.db import session_factory
 from pipeline.storage.models import Call, QuarantinedRow, Slip
 from pipeline.storage.types import utcnow
 from pipeline.text.mask import mask_phone, mask_pii
@@ -88,6 +94,27 @@ def _as_factory(target: Engine | sessionmaker[Session]) -> sessionmaker[Session]
     return session_factory(target) if isinstance(target, Engine) else target
 
 
+@dataclass
+class Rescored:
+    """One open problem re-scored on a night with no call about it."""
+
+    problem_id: str
+    unit: str
+    escalation_score: float
+    risk_level: str
+    reasons: list[str]
+    slip_no: str | None
+
+
+def rescore_time(classified: Sequence[ClassifiedCall]) -> datetime | None:
+    """When a night is scored: 02:00 (Asia/Shanghai) after its last call, as the nightly run does,
+    so a night scored late (a backfill, a rerun) re-scores problems as they stood that morning."""
+    if not classified:
+        return None
+    last = max(c.record.call_time for c in classified).astimezone(SHANGHAI)
+    return datetime.combine(last.date() + timedelta(days=1), time(2, 0), tzinfo=SHANGHAI)
+
+
 def assess_and_store(
     engine_or_session_factory: Engine | sessionmaker[Session],
     classified: Sequence[ClassifiedCall],
@@ -97,11 +124,14 @@ def assess_and_store(
     config: RiskConfig | None = None,
     now: datetime | None = None,
     progress: bool = False,
+    rescored: list[Rescored] | None = None,
 ) -> list[ScoredCall]:
-    """Score a whole night against its history, open or update slips and store every call.
+    """Score a whole night against its history, open or update slips and store every call, then
+    re-score every open problem nobody called about tonight (appended to ``rescored``).
 
-    Returns one ScoredCall per input call, in input order. Calls already in the
-    database are returned as stored.
+    Tonight's callers are linked to stored customers (:func:`pipeline.identity.resolve_night`) and
+    each call joins its problem. Returns one ScoredCall per input call, in input order; calls
+    already in the database are returned as stored (a rerun changes nothing).
     """
     config = config or risk_config_for(risk_model)
     factory = _as_factory(engine_or_session_factory)
@@ -113,19 +143,32 @@ def assess_and_store(
         fresh = sorted(
             (c for c in classified if c.record.call_id not in stored), key=lambda c: c.record.call_time
         )
-        keys = {c.record.call_id: customer_hash(c.record.customer_key) for c in fresh}
-        views = [call_view(c.record, c.category, keys[c.record.call_id]) for c in fresh]
-        history = load_history(session, views, config)
-    signals = [c.signals or text_signals(v.transcript) for c, v in zip(fresh, views, strict=True)]
+        identity = resolve_night(session, [c.record for c in fresh])
+        signals = [c.signals or text_signals(c.record.transcript) for c in fresh]
+        views = [
+            _view(c, s, identity.customer_of[c.record.call_id]) for c, s in zip(fresh, signals, strict=True)
+        ]
+        at = rescore_time(fresh)
+        history = load_history(session, views, config, now=at)
+        session.commit()
     features = [history.features(v, s) for v, s in zip(views, signals, strict=True)]
-    probabilities = (
-        np.asarray(risk_model.predict_proba(_feature_frame(features)), dtype=float).reshape(-1)
-        if features
-        else np.zeros(0)
-    )
+    tonight = {history.problem_of(v.call_id) for v in views}
+    open_ids = history.open_problems(at, config.rescore_days, exclude=tonight) if at else []
+    quiet = [history.rescore_features(pid, at) for pid in open_ids] if at else []
+    scores = _predict(risk_model, features + quiet)
+    probabilities, quiet_scores = scores[: len(features)], scores[len(features) :]
     now = now or utcnow()
+    verdicts = [
+        _verdict(f, s, p, v, history, config)
+        for f, s, p, v in zip(features, signals, probabilities.tolist(), views, strict=True)
+    ]
+    quiet_verdicts = [
+        _quiet_verdict(pid, f, p, history, config, at)
+        for pid, f, p in zip(open_ids, quiet, quiet_scores.tolist(), strict=True)
+    ]
+    _apply_unit_budget(verdicts, quiet_verdicts, views, history, config)
     results: dict[str, ScoredCall] = dict(stored)
-    pending = list(zip(fresh, views, signals, probabilities.tolist(), strict=True))
+    pending = list(zip(fresh, views, verdicts, strict=True))
     with tqdm(total=len(pending), desc="风险评估", disable=not progress, unit="通") as bar:
         for chunk in chunks(pending, COMMIT_EVERY):
             snapshot = history.slip_snapshot()
@@ -136,10 +179,144 @@ def assess_and_store(
                 done = [_store_one(factory, p, risk_model, night, config, now, history) for p in chunk]
             results.update({s.call_id: s for s in done})
             bar.update(len(chunk))
+    outcomes = _store_rescored(factory, quiet_verdicts, history, night, config, now)
+    if rescored is not None:
+        rescored.extend(outcomes)
     return [results[c.record.call_id] for c in classified]
 
 
-_Pending = tuple[ClassifiedCall, CallView, TextSignals, float]
+def _view(item: ClassifiedCall, signals: TextSignals, customer: str) -> CallView:
+    record = item.record
+    promises = extract_commitments(record.transcript, record.call_time, record.call_id)
+    view = call_view(record, item.category, customer)
+    return replace(
+        view, probabilities=item.probabilities or None, flags=signals.flags, commitments=tuple(promises)
+    )
+
+
+def _predict(risk_model: RiskModelLike, rows: list[dict[str, float]]) -> np.ndarray:
+    if not rows:
+        return np.zeros(0)
+    return np.asarray(risk_model.predict_proba(_feature_frame(rows)), dtype=float).reshape(-1)
+
+
+@dataclass
+class _Verdict:
+    """The night's decision on one call or quiet problem, before storage."""
+
+    problem_id: str
+    features: dict[str, float]
+    probability: float
+    assessment: Assessment
+    model_only: bool
+    cut: bool = False
+    """Cut by the unit's alert budget: stored with no level unless a rule fires when it is stored."""
+
+
+def _overdue(
+    history: History, problem_id: str, level: str, at: datetime, config: RiskConfig
+) -> OverdueVerdict:
+    """The overdue rule on a problem: at least yellow only where the problem already shows strain
+    (a second call, a carried threat or anger, an unkept promise said aloud); otherwise the
+    overdue promise only feeds the model and the reasons (most promises are kept)."""
+    return apply_overdue(level, history.commitments(problem_id), at, config)
+
+
+def _with_overdue(
+    assessment: Assessment,
+    features: dict[str, float],
+    history: History,
+    problem_id: str,
+    at: datetime,
+    config: RiskConfig,
+) -> Assessment:
+    overdue = _overdue(history, problem_id, assessment.level, at, config)
+    if not overdue.overdue:
+        return assessment
+    strained = (
+        features["problem_calls_30d"] >= 1
+        or any(features[c] for c in ("prior_threat_regulator", "prior_threat_other", "prior_anger"))
+        or features["missed_commitment"]
+        or features["prior_missed_commitment"]
+    )
+    level = overdue.level if strained else assessment.level
+    if level == "none":
+        return assessment
+    reasons = ranked([*assessment.reasons, *overdue.reasons], config.max_reasons)
+    forced = assessment.forced_by + (["commitment_overdue"] if overdue.raised and strained else [])
+    return Assessment(assessment.score, level, reasons, forced)
+
+
+def _verdict(
+    features: dict[str, float],
+    signals: TextSignals,
+    probability: float,
+    view: CallView,
+    history: History,
+    config: RiskConfig,
+) -> _Verdict:
+    problem_id = history.problem_of(view.call_id) or view.call_id
+    base = assess(features, signals, probability, category=view.category, area=view.area, config=config)
+    assessment = _with_overdue(base, features, history, problem_id, view.call_time, config)
+    model_only = not assessment.forced_by and not features["called_after_closure"]
+    return _Verdict(problem_id, features, probability, assessment, model_only)
+
+
+def _quiet_verdict(
+    problem_id: str,
+    features: dict[str, float],
+    probability: float,
+    history: History,
+    config: RiskConfig,
+    at: datetime,
+) -> _Verdict:
+    problem = history.problem(problem_id)
+    base = assess(
+        features, _NO_WORDS, probability, category=problem.category, area=problem.area, config=config
+    )
+    base = Assessment(base.score, base.level, base.reasons, [])
+    assessment = _with_overdue(base, features, history, problem_id, at, config)
+    return _Verdict(problem_id, features, probability, assessment, not assessment.forced_by)
+
+
+_NO_WORDS = TextSignals(flags={}, matches={}, anger_hits=0, length=0, free_text=False)
+
+
+def _apply_unit_budget(
+    verdicts: list[_Verdict],
+    quiet: list[_Verdict],
+    views: Sequence[CallView],
+    history: History,
+    config: RiskConfig,
+) -> None:
+    """Levels from an alert budget per unit and night: of the new slips only the model asks for
+    (no practice rule fired, no slip on the problem yet), each unit gets at most
+    ``alert_budget_per_1000`` per 1,000 of its calls tonight (at least ``unit_budget_floor``),
+    highest scores first; the rest are cut to no level. The practice rules are a floor, never cut."""
+    calls_per_unit = Counter(v.unit for v in views)
+    units = [v.unit for v in views] + [history.problem_unit(q.problem_id) for q in quiet]
+    items = list(zip([*verdicts, *quiet], units, strict=True))
+    forced = {v.problem_id for v, _ in items if v.assessment.level != "none" and not v.model_only}
+    ranked_by_unit: dict[str, list[_Verdict]] = {}
+    for verdict, unit in items:
+        if verdict.assessment.level == "none" or not verdict.model_only:
+            continue
+        if verdict.problem_id in forced or history.slip(verdict.problem_id) is not None:
+            continue
+        ranked_by_unit.setdefault(unit, []).append(verdict)
+    for unit, candidates in ranked_by_unit.items():
+        allowed = max(
+            config.unit_budget_floor, math.ceil(config.alert_budget_per_1000 * calls_per_unit[unit] / 1000)
+        )
+        kept: list[str] = []
+        for verdict in sorted(candidates, key=lambda v: (-v.probability, v.problem_id)):
+            if verdict.problem_id not in kept and len(kept) < allowed:
+                kept.append(verdict.problem_id)
+            if verdict.problem_id not in kept:
+                verdict.cut = True
+
+
+_Pending = tuple[ClassifiedCall, CallView, _Verdict]
 
 
 def _new_call(
@@ -150,11 +327,18 @@ def _new_call(
     now: datetime,
     history: History,
 ) -> Call:
-    """The Call row of one assessed call (features read from history as it stands now)."""
-    item, view, signals, probability = pending
-    features = history.features(view, signals)
-    verdict = assess(features, signals, probability, category=view.category, area=view.area, config=config)
+    """The Call row of one assessed call (slip features read from history as it stands now, so a
+    second call tonight sees the slip the first one opened)."""
+    item, view, verdict = pending
     record = item.record
+    signals = item.signals or text_signals(record.transcript)
+    features = history.features(view, signals)
+    base = assess(
+        features, signals, verdict.probability, category=view.category, area=view.area, config=config
+    )
+    assessment = _with_overdue(base, features, history, verdict.problem_id, view.call_time, config)
+    if verdict.cut and not assessment.forced_by and not features["called_after_closure"]:
+        assessment = Assessment(assessment.score, "none", assessment.reasons, [])
     return Call(
         call_id=record.call_id,
         night=night or night_of(record.call_time),
@@ -173,27 +357,37 @@ def _new_call(
         confidence=item.confidence,
         probabilities=item.probabilities,
         needs_review=item.needs_review,
-        escalation_score=probability,
-        risk_level=verdict.level,
-        reasons=verdict.reason_dicts(),
+        escalation_score=verdict.probability,
+        risk_level=assessment.level,
+        reasons=assessment.reason_dicts(),
         features=features,
         classifier_version=item.classifier_version,
         risk_model_version=str(getattr(risk_model, "version", "unknown")),
         scored_at=now,
+        problem_id=verdict.problem_id,
+        commitments=[_masked_promise(c) for c in view.commitments],
     )
+
+
+def _masked_promise(commitment: Commitment) -> dict[str, Any]:
+    data = commitment.as_dict()
+    data["quote"] = mask_pii(str(data["quote"]))
+    return data
 
 
 def _attach(session: Session, call: Call, history: History, config: RiskConfig, now: datetime) -> Slip | None:
     """``record_call``, skipped for a no-risk call on a problem that has no slip at all.
 
     Most calls of a night are such calls; history already holds every slip of
-    these customers (loaded at the start, updated as slips are issued), so the
+    these problems (loaded at the start, updated as slips are issued), so the
     per-call slip lookup, and the flush it forces, is only paid where a slip
     exists or may be issued.
     """
-    if call.risk_level == "none" and history.slip(call.customer_key, call.category) is None:
+    if call.risk_level == "none" and history.slip(call.problem_id) is None:
         return None
-    return record_call(session, call, call.night, now=now, config=config)
+    known = call.problem_id is not None and call.problem_id in history.problem_ids()
+    category = history.problem(call.problem_id).category if known else call.category
+    return record_call(session, call, call.night, now=now, config=config, problem_category=category)
 
 
 def _store_chunk(
@@ -213,7 +407,7 @@ def _store_chunk(
             session.add(call)
             slip = _attach(session, call, history, config, now)
             if slip is not None:
-                history.set_slip(slip.customer_key, slip.category, slip_state(slip))
+                history.set_slip(pending[2].problem_id, slip_state(slip))
             calls.append(call)
         try:
             session.commit()
@@ -255,9 +449,58 @@ def _store_one(
                     raise
                 continue
             if slip is not None:
-                history.set_slip(slip.customer_key, slip.category, slip_state(slip))
+                history.set_slip(pending[2].problem_id, slip_state(slip))
             return scored_from_row(call)
     raise RuntimeError("unreachable")
+
+
+def _store_rescored(
+    factory: sessionmaker[Session],
+    verdicts: Sequence[_Verdict],
+    history: History,
+    night: date | None,
+    config: RiskConfig,
+    now: datetime,
+) -> list[Rescored]:
+    """Raise or issue the slips of quiet problems whose re-score calls for it, each in its own
+    transaction (a slip someone is saving right now is left for the next night)."""
+    out: list[Rescored] = []
+    for verdict in verdicts:
+        level = "none" if verdict.cut else verdict.assessment.level
+        problem = history.problem(verdict.problem_id)
+        slip_no = None
+        if level != "none":
+            with factory() as session:
+                try:
+                    slip = rescore_problem(
+                        session,
+                        verdict.problem_id,
+                        level=level,
+                        score=verdict.probability,
+                        reasons=verdict.assessment.reason_dicts(),
+                        category=problem.category,
+                        night=night,
+                        now=now,
+                        config=config,
+                    )
+                    session.commit()
+                except SlipActionError:
+                    session.rollback()
+                    slip = None
+                if slip is not None:
+                    history.set_slip(verdict.problem_id, slip_state(slip))
+                    slip_no = slip.slip_no
+        out.append(
+            Rescored(
+                verdict.problem_id,
+                history.problem_unit(verdict.problem_id),
+                round(verdict.probability, 6),
+                level,
+                [r.text for r in verdict.assessment.reasons],
+                slip_no,
+            )
+        )
+    return out
 
 
 def store_quarantine(

@@ -88,6 +88,8 @@ class Call(Base):
     risk_model_version: Mapped[str | None] = mapped_column(String(100))
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
     phone_masked: Mapped[str | None] = mapped_column(String(32))
+    problem_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    commitments: Mapped[list[Any]] = mapped_column(default=list)
 
     slip: Mapped[Slip | None] = relationship(back_populates="primary_calls", foreign_keys=[slip_id])
 
@@ -126,6 +128,7 @@ class Slip(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     assignee: Mapped[str | None] = mapped_column(String(64), index=True)
+    problem_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
     __mapper_args__ = {"version_id_col": version}
 

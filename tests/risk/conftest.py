@@ -26,8 +26,10 @@ def make_call(
     reasons: list[dict] | None = None,
     unit: str = "大理供电局",
     area: str = "上关镇河尾村",
+    problem_id: str | None = None,
 ) -> Call:
-    """A scored call row as scoring would store it (hand-constructed, for slip tests)."""
+    """A scored call row as scoring would store it (hand-constructed, for slip tests); its problem
+    is the customer's calls of that category unless ``problem_id`` says otherwise."""
     when = when or datetime(2026, 11, 27, 9, 0, tzinfo=SHANGHAI)
     return Call(
         call_id=call_id,
@@ -49,6 +51,7 @@ def make_call(
         reasons=reasons
         if reasons is not None
         else [{"code": "repeat", "text": "同一问题30天内第3次来电", "weight": 0.6}],
+        problem_id=problem_id or f"P-{customer}-{category}",
     )
 
 

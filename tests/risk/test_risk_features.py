@@ -89,9 +89,8 @@ def test_wide_incident_counts_other_customers_in_same_area_and_category_within_h
 def test_slip_state_features():
     history = History(CONFIG)
     call = _view("n", T0)
-    history.set_slip(
-        "c1", "outage", SlipState("closed", T0 - timedelta(days=2), unsatisfied=True, reopen_count=1)
-    )
+    problem = history.add_call(_view("earlier", T0 - timedelta(days=3)))
+    history.set_slip(problem, SlipState("closed", T0 - timedelta(days=2), unsatisfied=True, reopen_count=1))
     f = history.features(call)
     assert (f["prior_slip"], f["prior_slip_open"], f["called_after_closure"], f["unsatisfied_callback"]) == (
         1,

@@ -156,7 +156,7 @@ def test_calm_call_joins_an_open_slip_and_skips_the_lookup_without_one(factory, 
         slip = _attach(session, first, history, config, now)
         session.commit()
         assert slip is not None and slip.call_count == 1
-        history.set_slip(slip.customer_key, slip.category, slip_state(slip))
+        history.set_slip(slip.problem_id, slip_state(slip))
 
         calm = new_call("A2", level="none", score=0.01, reasons=[])
         session.add(calm)
