@@ -88,6 +88,7 @@ class Call(Base):
     risk_model_version: Mapped[str | None] = mapped_column(String(100))
     scored_at: Mapped[datetime] = mapped_column(default=utcnow)
     phone_masked: Mapped[str | None] = mapped_column(String(32))
+    coded_category: Mapped[str | None] = mapped_column(String(32))
 
     slip: Mapped[Slip | None] = relationship(back_populates="primary_calls", foreign_keys=[slip_id])
 
@@ -126,6 +127,10 @@ class Slip(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     assignee: Mapped[str | None] = mapped_column(String(64), index=True)
+    escalated_12398: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    escalated_at: Mapped[datetime | None]
+    false_alarm: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    false_alarm_reason: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}
 
