@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Float, ForeignKey, Index, String, Text, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from pipeline.storage.models import AuditImmutableError, Base
 from pipeline.storage.types import utcnow
@@ -63,6 +63,8 @@ class Label(Base):
     observed_at: Mapped[datetime | None]
     outcome_id: Mapped[int | None] = mapped_column(ForeignKey("outcomes_12398.id"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
+
+    outcome: Mapped[Outcome12398 | None] = relationship()
 
 
 @event.listens_for(Label, "before_update")
