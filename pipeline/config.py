@@ -164,7 +164,9 @@ def _config_file() -> Path | None:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    where = "".join(f"[{p}]" if i == 0 and len(error["loc"]) > 1 else f" {p}" for i, p in enumerate(error["loc"]))
+    where = "".join(
+        f"[{p}]" if i == 0 and len(error["loc"]) > 1 else f" {p}" for i, p in enumerate(error["loc"])
+    )
     if error["type"] == "extra_forbidden":
         return f"未知配置项{where.strip() and ' ' + where.strip()}"
     return f"{where.strip()}: {error['msg']}"
@@ -224,7 +226,9 @@ def get_settings() -> Settings:
     home = Path(os.environ.get("COMPLAINTS_HOME") or paths.home or Path.cwd() / "var").resolve()
     db_url = os.environ.get("COMPLAINTS_DB_URL") or paths.db_url or f"sqlite:///{home / 'complaints.db'}"
     mlflow_uri = (
-        os.environ.get("MLFLOW_TRACKING_URI") or paths.mlflow_tracking_uri or f"sqlite:///{home / 'mlflow.db'}"
+        os.environ.get("MLFLOW_TRACKING_URI")
+        or paths.mlflow_tracking_uri
+        or f"sqlite:///{home / 'mlflow.db'}"
     )
     return Settings(
         home=home,
