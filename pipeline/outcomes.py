@@ -421,11 +421,11 @@ def import_outcomes(
     now = now or utcnow()
     rows, bad = read_outcomes(path)
     result = ImportResult(bad=bad)
-    seen = set(
-        session.scalars(
-            select(Outcome12398.ticket_no).where(Outcome12398.ticket_no.in_([r.ticket_no for r in rows]))
-        )
-    )
+    tickets = sorted({r.ticket_no for r in rows})
+    seen: set[str] = set()
+    for start in range(0, len(tickets), 500):
+        chunk = tickets[start : start + 500]
+        seen |= set(session.scalars(select(Outcome12398.ticket_no).where(Outcome12398.ticket_no.in_(chunk))))
     horizon = horizon_days()
     for row in rows:
         if row.ticket_no in seen:
