@@ -310,3 +310,31 @@ def test_labels_export_lists_every_source_with_author_and_time(factory, site, db
     )
     with factory() as session:
         assert len(list(iter_labels(session))) == len(rows)
+
+
+def test_labels_are_append_only_and_the_migration_goes_down_and_up(factory, engine, db_url) -> None:
+    from alembic import command
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import DBAPIError
+
+    from pipeline.storage import AuditImmutableError, upgrade
+    from pipeline.storage.db import _alembic_config, current_revision, head_revision
+
+    with factory() as session:
+        session.add(Label(call_id="X1", kind="category", value="outage", source="correction", author="a"))
+        session.commit()
+        label = session.scalar(select(Label))
+        label.value = "other"
+        with pytest.raises(AuditImmutableError):
+            session.flush()
+        session.rollback()
+    with pytest.raises(DBAPIError), engine.begin() as connection:
+        connection.execute(text("UPDATE labels SET value = 'other'"))
+    cfg = _alembic_config()
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, "0007")
+    assert not {"labels", "outcomes_12398"} & set(inspect(engine).get_table_names())
+    assert "escalated_12398" not in {c["name"] for c in inspect(engine).get_columns("slips")}
+    upgrade(db_url).dispose()
+    assert current_revision(engine) == head_revision()
