@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import classify, db, flows, score, simulate, slips, validate, web
+from cli import classify, db, flows, outcomes, score, simulate, slips, validate, web
 
 app = typer.Typer(
     name="complaints",
@@ -13,7 +13,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-for module in (simulate, validate, classify, score, slips, flows, web, db):
+for module in (simulate, validate, classify, score, slips, outcomes, flows, web, db):
     module.register(app)
 
 

@@ -27,6 +27,8 @@ STATUS_TO_ACTION: dict[str, str] = {
     "提级督办": "escalate",
     "assigned": "assign",
     "转派": "assign",
+    "false_alarm": "false_alarm",
+    "误报": "false_alarm",
 }
 FILTER_HELP = {
     "unit": "供电单位",
@@ -159,7 +161,8 @@ def slips_update(
     status: str = typer.Option(
         ...,
         "--status",
-        help="目标状态：acknowledged、in_progress、callback、closed，supervised（提级督办）或 assigned（转派）",
+        help="目标状态：acknowledged、in_progress、callback、closed，supervised（提级督办）、assigned（转派）"
+        "或 false_alarm（标记误报，--note 写原因）",
     ),
     note: str | None = typer.Option(None, "--note", help="说明（记录处理情况时必填）"),
     by: str = typer.Option(..., "--by", help="操作人"),
@@ -177,7 +180,9 @@ def slips_update(
 
     action = STATUS_TO_ACTION.get(status)
     if action is None:
-        fail(f"未知状态 {status}，可选: acknowledged、in_progress、callback、closed、supervised、assigned")
+        fail(
+            f"未知状态 {status}，可选: acknowledged、in_progress、callback、closed、supervised、assigned、false_alarm"
+        )
     with _session(db) as session:
         try:
             slip = apply_action(session, slip_no, action, by, note, callback_result, assignee=assignee)
@@ -189,6 +194,7 @@ def slips_update(
             f"预警单 {slip.slip_no} 当前状态：{Status(slip.status).zh}，等级 {level_zh(slip.level)}"
             + (f"，处理人 {slip.assignee}" if slip.assignee else "")
             + ("，已提级督办" if slip.supervised else "")
+            + ("，已标记为误报" if slip.false_alarm else "")
         )
 
 

@@ -110,6 +110,13 @@ class RiskTable(_Table):
     unit_budget_floor: int | None = None
 
 
+class OutcomesTable(_Table):
+    match_min_similarity: float | None = Field(None, ge=0, le=1)
+    match_margin: float | None = Field(None, ge=0, le=1)
+    interview_min_complaints: int | None = Field(None, ge=1)
+    interview_min_per_million: float | None = Field(None, ge=0)
+
+
 class WebhookTable(_Table):
     url: str | None = None
     secret: str | None = None
@@ -133,6 +140,7 @@ class ProductSettings(BaseSettings):
     classifier: ClassifierTable = ClassifierTable()
     risk: RiskTable = RiskTable()
     webhook: WebhookTable = WebhookTable()
+    outcomes: OutcomesTable = OutcomesTable()
     webapp: dict[str, Any] = {}
     simulator: dict[str, Any] = {}
     units: dict[str, Any] = {}

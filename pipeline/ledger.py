@@ -72,6 +72,7 @@ class Action(StrEnum):
     CLOSE = "close"
     ESCALATE = "escalate"
     ASSIGN = "assign"
+    FALSE_ALARM = "false_alarm"
 
     @property
     def zh(self) -> str:
@@ -90,6 +91,7 @@ _ACTION_ZH = {
     Action.CLOSE: "销号",
     Action.ESCALATE: "提级督办",
     Action.ASSIGN: "转派",
+    Action.FALSE_ALARM: "标记误报",
 }
 _ACTION_DONE_ZH = {
     Action.ACKNOWLEDGE: "已签收",
@@ -98,11 +100,14 @@ _ACTION_DONE_ZH = {
     Action.CLOSE: "已销号",
     Action.ESCALATE: "已提级督办",
     Action.ASSIGN: "已转派",
+    Action.FALSE_ALARM: "已标记为误报",
 }
 SYSTEM_EVENTS: dict[str, str] = {
     "create": "生成",
     "new_call": "新来电",
     "reopen": "重新打开",
+    "escalated_12398": "12398 转办",
+    "label_category": "更正问题类别",
     "rescore": "夜间复评",
 }
 EVENT_ZH: dict[str, str] = {a.value: a.zh for a in Action} | SYSTEM_EVENTS
@@ -251,6 +256,8 @@ class LedgerFilters:
     supervised: bool = False
     assignee: str | None = None
     sort: str = "level"
+    escalated_12398: bool = False
+    false_alarm: bool = False
 
     def __post_init__(self) -> None:
         for name in ("level", "status"):
@@ -293,6 +300,8 @@ class LedgerFilters:
             "supervised": "1" if self.supervised else None,
             "assignee": self.assignee,
             "sort": self.sort if self.sort != "level" else None,
+            "escalated_12398": "1" if self.escalated_12398 else None,
+            "false_alarm": "1" if self.false_alarm else None,
         }
         return {k: str(v) for k, v in values.items() if v}
 
@@ -348,6 +357,8 @@ def parse_filters(params: Mapping[str, str | None], default_status: str = "open"
         supervised=params.get("supervised") in ("1", "true", "on", True),
         assignee=text("assignee"),
         sort=text("sort") or "level",
+        escalated_12398=params.get("escalated_12398") in ("1", "true", "on", True),
+        false_alarm=params.get("false_alarm") in ("1", "true", "on", True),
     )
 
 
@@ -433,6 +444,10 @@ def slip_query(
         query = query.where(Slip.supervised.is_(True))
     if f.assignee:
         query = query.where(Slip.assignee == f.assignee)
+    if f.escalated_12398:
+        query = query.where(Slip.escalated_12398.is_(True))
+    if f.false_alarm:
+        query = query.where(Slip.false_alarm.is_(True))
     return query
 
 
@@ -518,6 +533,10 @@ EXPORT_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("reasons", "预警原因", 50),
     ("recommended_actions", "建议措施", 40),
     ("handling", "处理情况", 50),
+    ("escalated_12398", "12398投诉", 8),
+    ("escalated_at", "12398受理时间", 17),
+    ("false_alarm", "误报", 6),
+    ("false_alarm_reason", "误报原因", 30),
 )
 EXPORT_HEADERS: tuple[str, ...] = tuple(h for _, h, _ in EXPORT_COLUMNS)
 EXPORT_FORMATS: tuple[str, ...] = ("jsonl", "csv", "xlsx")
@@ -581,6 +600,10 @@ def export_row(slip: Slip, now: datetime | None = None, spreadsheet: bool = True
         "reasons": "；".join(reason_text(r) for r in slip.reasons or []),
         "recommended_actions": "；".join(str(a) for a in slip.recommended_actions or []),
         "handling": slip.handling_note or "",
+        "escalated_12398": "是" if slip.escalated_12398 else "否",
+        "escalated_at": local_time(slip.escalated_at),
+        "false_alarm": "是" if slip.false_alarm else "否",
+        "false_alarm_reason": slip.false_alarm_reason or "",
     }
     clean = safe_cell if spreadsheet else (lambda value: value)
     return {header: clean(values[key]) for key, header, _ in EXPORT_COLUMNS}

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from pipeline.corrections import label_false_alarm
 from pipeline.ledger import (
     CALLBACK_RESULTS,
     OPEN_STATUSES,
@@ -36,6 +37,7 @@ from pipeline.risk.levels import LEVEL_RANK, floor_score, higher, raise_level
 from pipeline.risk.reasons import merge_reason_dicts
 from pipeline.storage.models import SLIP_STATUS_ZH, Call, Slip, SlipCall, SlipEvent
 from pipeline.storage.types import utcnow
+from pipeline.text.mask import mask_pii
 
 SYSTEM_ACTIONS: dict[str, str] = SYSTEM_EVENTS
 SYSTEM_USER = "system"
@@ -47,6 +49,7 @@ _FROM_STATUSES: dict[Action, tuple[Status, ...]] = {
     Action.CLOSE: (Status.CALLBACK,),
     Action.ESCALATE: OPEN_STATUSES,
     Action.ASSIGN: OPEN_STATUSES,
+    Action.FALSE_ALARM: tuple(Status),
 }
 _HINTS: dict[Action, str] = {
     Action.ACKNOWLEDGE: "只有已下发的预警单可以签收",
@@ -55,6 +58,7 @@ _HINTS: dict[Action, str] = {
     Action.CLOSE: "须先完成回访且客户满意或基本满意才能销号",
     Action.ESCALATE: "已销号的预警单不能提级督办",
     Action.ASSIGN: "已销号的预警单不能转派",
+    Action.FALSE_ALARM: "",
 }
 _LEVEL_ACTIONS: dict[str, list[str]] = {
     "red": ["提级督办", "24小时内现场调查", "主管领导回访"],
@@ -104,6 +108,8 @@ def allowed_actions(slip: Slip) -> list[str]:
     actions = [action for action, statuses in _FROM_STATUSES.items() if slip.status in statuses]
     if Action.CALLBACK in actions and not has_new_handling(slip.events):
         actions.remove(Action.CALLBACK)
+    if slip.false_alarm:
+        actions.remove(Action.FALSE_ALARM)
     return [action.value for action in actions]
 
 
@@ -192,7 +198,7 @@ def apply_action(
     now = now or utcnow()
     note = note.strip() if note and note.strip() else None
     slip = get_slip(session, slip_no, lock=True)
-    if slip.status == Status.CLOSED and act is not Action.CLOSE:
+    if slip.status == Status.CLOSED and act not in (Action.CLOSE, Action.FALSE_ALARM):
         raise SlipActionError(f"预警单 {slip_no} 已销号，不能{act.zh}")
     if slip.status not in _FROM_STATUSES[act]:
         raise SlipActionError(
@@ -257,6 +263,16 @@ def apply_action(
             raise SlipActionError(f"预警单 {slip_no} 的处理人已是 {assignee}")
         details["assignee"] = {"from": slip.assignee, "to": assignee}
         slip.assignee = assignee
+    elif act is Action.FALSE_ALARM:
+        if slip.false_alarm:
+            raise SlipActionError(f"预警单 {slip_no} 已标记为误报")
+        if not note:
+            raise SlipActionError("标记误报时必须填写原因")
+        note = mask_pii(note)
+        slip.false_alarm = True
+        slip.false_alarm_reason = note
+        details["false_alarm"] = True
+        details["labels"] = label_false_alarm(session, slip, by, note, now)
     slip.updated_at = now
     _event(session, slip, act.value, by, from_status, note, now, details)
     _flush(session)

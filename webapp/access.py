@@ -21,7 +21,7 @@ from pipeline.storage.models import Call, Slip, User
 ROLE_ZH: dict[str, str] = {"province": "省公司", "unit": "供电单位", "auditor": "审计（只读）"}
 _ROLE_BASE: dict[str, frozenset[Action]] = {
     "province": frozenset(Action) - {Action.CALLBACK},
-    "unit": frozenset({Action.ACKNOWLEDGE, Action.HANDLE, Action.CLOSE, Action.ASSIGN}),
+    "unit": frozenset({Action.ACKNOWLEDGE, Action.HANDLE, Action.CLOSE, Action.ASSIGN, Action.FALSE_ALARM}),
     "auditor": frozenset(),
 }
 WRITERS: frozenset[str] = frozenset({"province", "unit"})

@@ -20,12 +20,14 @@ from pipeline.storage.models import SlipAttachment, User
 from webapp.deps import api_user, db_session
 from webapp.queue import queue_page
 from webapp.slipview import (
+    BadCategory,
     Conflict,
     Forbidden,
     NotFound,
     act_on_slip,
     attach_to_slip,
     comment_on_slip,
+    label_call,
     slip_detail,
     slip_summary,
     visible_slip,
@@ -65,6 +67,12 @@ class CommentIn(BaseModel):
     body: str = Field(min_length=1, max_length=2000, description="评论内容")
 
 
+class LabelIn(BaseModel):
+    """A person's category for a call."""
+
+    category: str = Field(max_length=32, description="meter_billing / outage / voltage / connection / other")
+
+
 class SlipPageOut(BaseModel):
     items: list[dict[str, Any]]
     total: int
@@ -93,6 +101,8 @@ def list_slips(
     mine: bool = Query(False, description="只看我的待办（处理人为我）"),
     sort: str = Query("level", description="level 等级优先 / due 剩余时间"),
     supervised: bool = False,
+    escalated_12398: bool = Query(False, description="只看已被投诉至 12398 的"),
+    false_alarm: bool = Query(False, description="只看已标记误报的"),
     page: int = Query(1, ge=1, le=MAX_PAGE),
     per_page: int = Query(50, ge=1, le=MAX_PER_PAGE),
     user: User = Depends(api_user),
@@ -111,6 +121,8 @@ def list_slips(
                 "assignee": user.username if mine else assignee,
                 "sort": sort,
                 "supervised": "1" if supervised else None,
+                "escalated_12398": "1" if escalated_12398 else None,
+                "false_alarm": "1" if false_alarm else None,
             }
         )
     except FilterError as exc:
@@ -249,6 +261,32 @@ def attachment_response(session: Session, user: User, slip_no: str, attachment_i
         content_disposition_type="inline",
         headers={"Cache-Control": "private, max-age=300"},
     )
+
+
+@router.post(
+    "/calls/{call_id}/label",
+    summary="更正来电的问题类别（记为人工标注，并记入预警单处理记录）",
+    responses={403: {"description": "角色无权更正"}, 404: {"description": "来电不存在或无权查看"}},
+)
+def post_call_label(
+    call_id: str, body: LabelIn, user: User = Depends(api_user), session: Session = Depends(db_session)
+) -> dict[str, Any]:
+    try:
+        call = label_call(session, user, call_id, body.category)
+    except NotFound as exc:
+        raise HTTPException(404, f"来电 {call_id} 不存在") from exc
+    except Forbidden as exc:
+        raise HTTPException(403, "您的角色无权更正问题类别") from exc
+    except BadCategory as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except Conflict as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return {
+        "call_id": call.call_id,
+        "predicted_category": call.category,
+        "category": body.category,
+        "by": user.username,
+    }
 
 
 @router.get("/notifications", summary="我的通知（新红色预警、即将超期）")

@@ -110,15 +110,19 @@ def bars(
     highlight_over: float | None = None,
     integer: bool = False,
     ymax: float | None = None,
+    highlight: Sequence[bool] | None = None,
 ) -> bytes:
-    """Simple bars with the value written on each (values above ``highlight_over`` in red)."""
+    """Simple bars with the value written on each (values above ``highlight_over``, or flagged in
+    ``highlight``, in red)."""
     with _LOCK, matplotlib.rc_context(STYLE):
         fig, ax = _figure()
         if not labels:
             return _empty(fig, ax)
         colors = [
-            LEVEL_COLORS["red"] if highlight_over is not None and v > highlight_over else color
-            for v in values
+            LEVEL_COLORS["red"]
+            if (highlight_over is not None and v > highlight_over) or (highlight is not None and highlight[i])
+            else color
+            for i, v in enumerate(values)
         ]
         rects = ax.bar(labels, values, color=colors, width=0.6)
         ax.bar_label(rects, labels=[value_format.format(v) for v in values], padding=2, fontsize=8)

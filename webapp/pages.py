@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline import ledger
+from pipeline import corrections, ledger
 from pipeline.labels import LABEL_ZH, RISK_LEVEL_ZH
 from pipeline.ledger import Action, FilterError, LedgerFilters, parse_filters, parse_page
 from pipeline.storage.models import User
@@ -23,6 +23,7 @@ from webapp.exports import slip_pdf
 from webapp.queue import assignable_users, iter_queue, queue_page, visible_units
 from webapp.security import client_ip, verify_password
 from webapp.slipview import (
+    BadCategory,
     Conflict,
     Forbidden,
     NotFound,
@@ -32,6 +33,7 @@ from webapp.slipview import (
     comment_on_slip,
     customer_history,
     highlight_terms,
+    label_call,
     slip_calls,
     slip_events,
     split_display_turns,
@@ -52,6 +54,8 @@ FILTER_KEYS = (
     "supervised",
     "assignee",
     "sort",
+    "escalated_12398",
+    "false_alarm",
 )
 LOGIN_FAILED = "用户名或密码错误；同一账号连续输错多次后须等待一段时间再试"
 
@@ -250,6 +254,8 @@ def detail(
         user,
         slip=slip,
         calls=[(c, split_display_turns(c.transcript)) for c in calls],
+        corrected=corrections.corrected_categories(session, [c.call_id for c in calls]),
+        can_label=can_write(user),
         terms=highlight_terms(slip, calls),
         events=events,
         handling=[e for e in events if e.action == Action.HANDLE],
@@ -296,6 +302,30 @@ def act(
         request, "ok", Action(action).done_zh + (f"：处理人 {assignee}" if action == Action.ASSIGN else "")
     )
     return RedirectResponse(f"/slips/{slip_no}", status_code=303)
+
+
+@router.post("/slips/{slip_no}/calls/{call_id}/label", dependencies=[Depends(check_csrf)])
+def label(
+    slip_no: str,
+    call_id: str,
+    request: Request,
+    category: str = Form(""),
+    user: User = Depends(page_user),
+    session: Session = Depends(db_session),
+):
+    """Correct a call's category from the slip page; the call must be on this slip."""
+    slip = visible_slip(session, user, slip_no)
+    if call_id not in {c.call_id for c in slip_calls(session, slip)}:
+        raise NotFound(call_id)
+    try:
+        label_call(session, user, call_id, category)
+    except Forbidden:
+        _flash(request, "error", "您的角色为只读，不能更正问题类别")
+    except (BadCategory, Conflict) as exc:
+        _flash(request, "error", str(exc))
+    else:
+        _flash(request, "ok", f"来电 {call_id} 的问题类别已更正为{LABEL_ZH[category]}")
+    return RedirectResponse(f"/slips/{slip_no}#call-{call_id}", status_code=303)
 
 
 @router.post("/slips/{slip_no}/comments", dependencies=[Depends(check_csrf)])
@@ -407,6 +437,9 @@ def dashboard_page(request: Request, user: User = Depends(page_user), session: S
         overdue=dashboard.overdue_by_unit(session, user),
         rates=dashboard.rates_by_unit(session, user),
         on_time=dashboard.closed_on_time(session, user),
+        outcomes=dashboard.outcomes_month(session, user),
+        interview=dashboard.interview_list(session, user),
+        incidents=dashboard.wide_incidents(session, user),
     )
 
 
@@ -451,6 +484,15 @@ def _chart(name: str, session: Session, user: User) -> bytes | None:
             value_format="{:.0f}%",
             color=charts.PALETTE[1],
             ymax=110,
+        )
+    if name == "interview":
+        rows = dashboard.interview_list(session, user).rows
+        return charts.bars(
+            [r.unit for r in rows],
+            [r.complaints for r in rows],
+            ylabel="本月12398投诉（红色为约谈）",
+            integer=True,
+            highlight=[r.interview for r in rows],
         )
     return None
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from pipeline import ledger
+from pipeline import corrections, ledger
 from pipeline import slips as slip_api
 from pipeline.labels import LABEL_ZH, RISK_LEVEL_ZH
 from pipeline.ledger import Action, LedgerConfig, due_state, is_overdue, remaining_zh
@@ -159,6 +159,37 @@ def act_on_slip(
     return updated
 
 
+class BadCategory(Exception):
+    """A category that is not one of the taxonomy's; message in Chinese."""
+
+
+def visible_call(session: Session, user: User, call_id: str) -> Call:
+    """The call if it exists and the user's unit scope covers it; NotFound otherwise."""
+    call = session.scalar(scope_calls(select(Call).where(Call.call_id == call_id), user))
+    if call is None:
+        raise NotFound(call_id)
+    return call
+
+
+def label_call(session: Session, user: User, call_id: str, category: str) -> Call:
+    """Record a person's category for a call and commit; raises NotFound/Forbidden/BadCategory/Conflict."""
+    call = visible_call(session, user, call_id)
+    if not can_write(user):
+        raise Forbidden("label")
+    if category not in LABEL_ZH:
+        raise BadCategory(f"问题类别必须是 {'、'.join(f'{k}（{v}）' for k, v in LABEL_ZH.items())} 之一")
+    try:
+        corrections.correct_category(session, call, category, user.username)
+        session.commit()
+    except corrections.LabelError as exc:
+        session.rollback()
+        raise Conflict(str(exc)) from exc
+    except (StaleDataError, OperationalError) as exc:
+        session.rollback()
+        raise Conflict("数据库繁忙，请稍后重试") from exc
+    return call
+
+
 def comment_on_slip(session: Session, user: User, slip_no: str, body: str) -> Slip:
     """Add a comment (everyone but auditors); raises NotFound/Forbidden/Conflict."""
     slip = visible_slip(session, user, slip_no)
@@ -211,6 +242,10 @@ def slip_summary(slip: Slip) -> dict[str, Any]:
         "due_at": slip.due_at.isoformat(),
         "closed_at": slip.closed_at.isoformat() if slip.closed_at else None,
         "callback_result": slip.callback_result,
+        "escalated_12398": slip.escalated_12398,
+        "escalated_at": slip.escalated_at.isoformat() if slip.escalated_at else None,
+        "false_alarm": slip.false_alarm,
+        "false_alarm_reason": slip.false_alarm_reason,
         "version": slip.version,
     }
 
@@ -220,6 +255,7 @@ def slip_detail(
 ) -> dict[str, Any]:
     """A slip with its reasons, calls, audit trail and the actions open to this user."""
     calls = slip_calls(session, slip)
+    corrected = corrections.corrected_categories(session, [c.call_id for c in calls])
     return slip_summary(slip) | {
         "reasons": list(slip.reasons or []),
         "recommended_actions": list(slip.recommended_actions or []),
@@ -249,6 +285,7 @@ def slip_detail(
                 "call_time": c.call_time.isoformat(),
                 "channel": c.channel,
                 "category": c.category,
+                "corrected_category": corrected.get(c.call_id),
                 "confidence": round(c.confidence, 4),
                 "risk_level": c.risk_level,
                 "escalation_score": round(c.escalation_score, 4),

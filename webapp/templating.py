@@ -36,6 +36,7 @@ def make_templates() -> Jinja2Templates:
     )
     env.globals.update(
         LABELS=LABELS,
+        LABEL_ZH=LABEL_ZH,
         SLIP_LEVELS=[lv.value for lv in ledger.LEVELS],
         STATUS_FILTERS=list(ledger.STATUS_CHOICES),
         SORTS=ledger.SORTS,

@@ -366,6 +366,7 @@ def _new_call(
         scored_at=now,
         problem_id=verdict.problem_id,
         commitments=[_masked_promise(c) for c in view.commitments],
+        coded_category=record.category,
     )
 
 

@@ -23,6 +23,7 @@ from pipeline.storage.models import (
     User,
     WebhookDelivery,
 )
+from pipeline.storage.outcomes import Label, Outcome12398
 
 __all__ = [
     "AuditImmutableError",
@@ -30,7 +31,9 @@ __all__ = [
     "Call",
     "DatabaseError",
     "SecretError",
+    "Label",
     "NightRun",
+    "Outcome12398",
     "QuarantinedRow",
     "Slip",
     "SlipCall",

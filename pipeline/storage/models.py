@@ -90,6 +90,7 @@ class Call(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(32))
     problem_id: Mapped[str | None] = mapped_column(String(64), index=True)
     commitments: Mapped[list[Any]] = mapped_column(default=list)
+    coded_category: Mapped[str | None] = mapped_column(String(32))
 
     slip: Mapped[Slip | None] = relationship(back_populates="primary_calls", foreign_keys=[slip_id])
 
@@ -129,6 +130,10 @@ class Slip(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     assignee: Mapped[str | None] = mapped_column(String(64), index=True)
     problem_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    escalated_12398: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    escalated_at: Mapped[datetime | None]
+    false_alarm: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    false_alarm_reason: Mapped[str | None] = mapped_column(Text)
 
     __mapper_args__ = {"version_id_col": version}
 

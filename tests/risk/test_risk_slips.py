@@ -110,7 +110,7 @@ def test_call_long_after_closure_opens_a_new_slip(factory, new_call):
 def test_full_status_machine_leaves_a_complete_audit_trail(factory, new_call):
     with factory() as session:
         slip = _issue(session, new_call)
-        assert allowed_actions(slip) == ["acknowledge", "escalate", "assign"]
+        assert allowed_actions(slip) == ["acknowledge", "escalate", "assign", "false_alarm"]
         closed = _work_to_closure(session, slip.slip_no)
         session.commit()
         assert closed.status == "closed" and closed.closed_at is not None

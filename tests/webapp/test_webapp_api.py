@@ -87,7 +87,7 @@ def test_slip_detail_has_calls_reasons_and_audit(world, api) -> None:
     assert "13812345678" not in data["calls"][0]["transcript"]
     assert any("12398" in r["text"] for r in data["reasons"])
     assert data["events"][0]["action"] == "create"
-    assert set(data["available_actions"]) == {"acknowledge", "escalate", "assign"}
+    assert set(data["available_actions"]) == {"acknowledge", "escalate", "assign", "false_alarm"}
 
 
 def test_illegal_transition_is_409_with_chinese_message(world, api) -> None:

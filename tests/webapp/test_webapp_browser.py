@@ -283,3 +283,35 @@ def test_province_dashboard_shows_charts(live, page) -> None:
     widths = charts.evaluate_all("imgs => imgs.map(i => i.naturalWidth)")
     assert all(w > 0 for w in widths), "every chart image loaded"
     shot(page, "10-dashboard")
+
+
+def test_unit_user_corrects_a_category_and_marks_a_false_alarm(live, page) -> None:
+    base, world = live
+    slip_no = world.slips["km_orange"]
+    call_id = "GD2026112700088"
+    sign_in(page, base, "kunming")
+    page.goto(f"{base}/slips/{slip_no}")
+    form = page.locator(f"form.label-form[data-call={call_id}]")
+    form.locator("select[name=category]").select_option("other")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(".flash")
+    assert "问题类别已更正为其他" in page.locator(".flash").inner_text()
+    assert page.locator(f".tag.corrected[data-call={call_id}]").inner_text() == "人工更正：其他"
+    assert page.locator(f"form.label-form[data-call={call_id}] select").input_value() == "other"
+    act(page, "false_alarm", "客户已自行恢复用电，不是投诉风险")
+    assert page.locator("#false-alarm").inner_text() == "误报"
+    assert page.locator("#false-alarm-reason").inner_text() == "客户已自行恢复用电，不是投诉风险"
+    assert page.locator("form.action-form[data-action=false_alarm]").count() == 0
+    audit = page.locator("#audit").inner_text()
+    assert "更正问题类别" in audit and "标记误报" in audit
+    shot(page, "11-correction-false-alarm")
+    from sqlalchemy import select
+
+    from pipeline.storage.outcomes import Label
+
+    with world.factory() as session:
+        labels = session.scalars(select(Label).where(Label.call_id == call_id).order_by(Label.id)).all()
+        assert [(lb.kind, lb.value, lb.author) for lb in labels] == [
+            ("category", "other", "kunming"),
+            ("false_alarm", "1", "kunming"),
+        ]
