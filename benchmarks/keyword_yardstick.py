@@ -30,7 +30,9 @@ def keyword_label(transcript: str) -> str:
 def main() -> None:
     for name, df in eval_sets().items():
         pred = [keyword_label(t) for t in df["transcript"]]
-        print(f"{name:10s} n={len(df):5d}  keyword macro-F1 {macro_f1_interval(df['category'].tolist(), pred)}")
+        print(
+            f"{name:10s} n={len(df):5d}  keyword macro-F1 {macro_f1_interval(df['category'].tolist(), pred)}"
+        )
 
 
 if __name__ == "__main__":

@@ -42,10 +42,17 @@ def bank_report() -> None:
     import pandas as pd
 
     df = pd.DataFrame(
-        [{"category": i.category, "register": i.register, "writer": i.writer, "subtype": i.subtype} for i in bank.items]
+        [
+            {"category": i.category, "register": i.register, "writer": i.writer, "subtype": i.subtype}
+            for i in bank.items
+        ]
     )
     print(f"text bank items                {len(df)}  writers {df['writer'].nunique()}")
-    print(df.pivot_table(index=["category", "register"], columns="writer", aggfunc="size", fill_value=0).to_string())
+    print(
+        df.pivot_table(
+            index=["category", "register"], columns="writer", aggfunc="size", fill_value=0
+        ).to_string()
+    )
     print("items per category             " + str(df["category"].value_counts().to_dict()))
     counts, _ = sentence_call_counts([i.text for i in bank.items])
     top = counts.most_common(3)

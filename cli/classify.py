@@ -23,7 +23,9 @@ def pretrain_command(
     out: Path | None = typer.Option(None, "--out", help="输出目录; 默认 models_dir/bert-zh-compact"),
     preset: str = typer.Option("default", "--preset", help="quick (几分钟) 或 default"),
     steps: int | None = typer.Option(None, "--steps", min=1, help="覆盖预设的训练步数"),
-    ship: bool = typer.Option(False, "--ship", help="同时以半精度写入仓库自带的基础模型 data/base/（首次运行用）"),
+    ship: bool = typer.Option(
+        False, "--ship", help="同时以半精度写入仓库自带的基础模型 data/base/（首次运行用）"
+    ),
 ) -> None:
     """用整词掩码 MLM 预训练紧凑中文 BERT, 作为离线默认基础模型; 记录到 MLflow 实验 bert-pretraining。"""
     _check_preset(preset)
@@ -77,7 +79,9 @@ def pretrain_command(
 
 
 def train_command(
-    model: str = typer.Option("baseline", "--model", help="baseline、transformer 或 ensemble (微调模型与 n-gram 融合)"),
+    model: str = typer.Option(
+        "baseline", "--model", help="baseline、transformer 或 ensemble (微调模型与 n-gram 融合)"
+    ),
     base: Path | None = typer.Option(
         None, "--base", help="本地 BERT 检查点目录 (vocab.txt + config.json + 权重)"
     ),
@@ -162,7 +166,9 @@ def evaluate_command(
         fail(str(err))
         return
     if not sets:
-        fail(f"没有找到冻结评估集 (simulated / independent/dev / independent/test): {eval_dir or 'data/eval'}")
+        fail(
+            f"没有找到冻结评估集 (simulated / independent/dev / independent/test): {eval_dir or 'data/eval'}"
+        )
     reports, rows, outcomes = [], [], {}
     for name, df in sets.items():
         report, preds = evaluate_classifier(name, classifier, df)

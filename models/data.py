@@ -140,8 +140,14 @@ def _read_items(file: Path) -> pd.DataFrame:
 def _read_legacy_csv(file: Path) -> pd.DataFrame:
     """The first hand-written files: export-format calls, or id/channel/text/category free text."""
     df = pd.read_csv(file, dtype=str, keep_default_na=False)
-    text_col = "transcript" if "transcript" in df.columns else next(c for c in TEXT_COLUMNS if c in df.columns)
-    ids = df["call_id"] if "call_id" in df.columns else df.get("id", pd.Series([f"{file.stem}-{i}" for i in range(len(df))]))
+    text_col = (
+        "transcript" if "transcript" in df.columns else next(c for c in TEXT_COLUMNS if c in df.columns)
+    )
+    ids = (
+        df["call_id"]
+        if "call_id" in df.columns
+        else df.get("id", pd.Series([f"{file.stem}-{i}" for i in range(len(df))]))
+    )
     if "channel" in df.columns and text_col != "transcript":
         register = df["channel"].map(_CHANNEL_REGISTER).fillna("app_message")
     else:

@@ -88,7 +88,11 @@ def _interval(point: float, samples: np.ndarray, level: float = LEVEL) -> Interv
 
 
 def macro_f1_interval(
-    truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str] = LABELS, n_boot: int = N_BOOT, seed: int = 7
+    truth: Sequence[str],
+    predicted: Sequence[str],
+    labels: Sequence[str] = LABELS,
+    n_boot: int = N_BOOT,
+    seed: int = 7,
 ) -> Interval:
     """Macro-F1 with a 90% bootstrap interval (items resampled with replacement)."""
     t, p = _codes(truth, labels), _codes(predicted, labels)
@@ -117,7 +121,9 @@ def paired_difference(
     return _interval(point_a, fa), _interval(point_b, fb), _interval(point_a - point_b, fa - fb)
 
 
-def class_f1(truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str] = LABELS) -> dict[str, float]:
+def class_f1(
+    truth: Sequence[str], predicted: Sequence[str], labels: Sequence[str] = LABELS
+) -> dict[str, float]:
     """F1 of every label present in ``truth``."""
     present = [label for label in labels if label in set(truth)]
     scores = f1_score(list(truth), list(predicted), labels=present, average=None, zero_division=0)

@@ -40,7 +40,9 @@ class ReviewChoice:
         )
 
 
-def review_effect(confidence: Sequence[float], correct: Sequence[bool], threshold: float) -> tuple[float, float]:
+def review_effect(
+    confidence: Sequence[float], correct: Sequence[bool], threshold: float
+) -> tuple[float, float]:
     """(share of calls flagged, share of errors among the flagged) at ``threshold``."""
     conf = np.asarray(confidence, dtype=float)
     wrong = ~np.asarray(correct, dtype=bool)

@@ -64,7 +64,14 @@ class FinetuneConfig:
 FINETUNE_PRESETS: dict[str, FinetuneConfig] = {
     # the first run: from the shipped base, about three minutes on two cores
     "quick": FinetuneConfig(
-        epochs=2, lr=5e-4, batch_size=32, max_len=128, max_steps=300, eval_steps=50, patience=3, val_limit=1000
+        epochs=2,
+        lr=5e-4,
+        batch_size=32,
+        max_len=128,
+        max_steps=300,
+        eval_steps=50,
+        patience=3,
+        val_limit=1000,
     ),
     "default": FinetuneConfig(
         epochs=3,
@@ -305,9 +312,7 @@ def train_transformer(
 
     fp32_path, exporter = export_onnx(model, workdir / "model_fp32.onnx")
     int8_path = quantize_int8(fp32_path, workdir / "model_int8.onnx")
-    onnx_clf = OnnxClassifier(
-        int8_path, tokenizer_dir, labels, text_prep, review_threshold(None), max_len
-    )
+    onnx_clf = OnnxClassifier(int8_path, tokenizer_dir, labels, text_prep, review_threshold(None), max_len)
     _, torch_logits = _macro_f1(scorer, val_texts, val_labels)
     agreement = check_agreement(torch_logits, onnx_clf.logits_prepared(val_texts), cfg.min_agreement)
 

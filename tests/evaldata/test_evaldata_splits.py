@@ -18,12 +18,16 @@ MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
 def _items(split: str) -> list[dict]:
-    return [json.loads(line) for f in sorted((ROOT / split).glob("*.jsonl")) for line in f.open(encoding="utf-8")]
+    return [
+        json.loads(line) for f in sorted((ROOT / split).glob("*.jsonl")) for line in f.open(encoding="utf-8")
+    ]
 
 
 def test_sealed_test_split_matches_its_recorded_hashes() -> None:
     """Changing the sealed split needs the recorded hash changed in the same commit: a deliberate act."""
-    recorded = dict(reversed(line.split("  ", 1)) for line in SEAL.read_text(encoding="utf-8").splitlines() if line)
+    recorded = dict(
+        reversed(line.split("  ", 1)) for line in SEAL.read_text(encoding="utf-8").splitlines() if line
+    )
     files = sorted(p.name for p in (ROOT / "test").glob("*.jsonl"))
     assert sorted(recorded) == files
     for name in files:

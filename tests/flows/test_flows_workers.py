@@ -54,9 +54,13 @@ def test_raw_records_of_a_killed_run_are_removed_by_the_next_run(product_env, tm
     base = partitions.work_dir("2026-11-20", "deadbeef")
     (base / "records").mkdir(parents=True)
     (base / "records" / "part-00000.pkl").write_bytes(b"raw")
-    (base / partitions.OWNER).write_text(json.dumps({"host": __import__("socket").gethostname(), "pid": 2**22 + 7}))
+    (base / partitions.OWNER).write_text(
+        json.dumps({"host": __import__("socket").gethostname(), "pid": 2**22 + 7})
+    )
     alive = partitions.work_dir("2026-11-20", "cafef00d")
     (alive / "records").mkdir(parents=True)
-    (alive / partitions.OWNER).write_text(json.dumps({"host": __import__("socket").gethostname(), "pid": os.getpid()}))
+    (alive / partitions.OWNER).write_text(
+        json.dumps({"host": __import__("socket").gethostname(), "pid": os.getpid()})
+    )
     assert partitions.remove_orphaned_records("2026-11-20") == ["deadbeef"]
     assert not (base / "records").exists() and (alive / "records").exists()

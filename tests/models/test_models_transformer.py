@@ -131,7 +131,9 @@ def test_unknown_preset_is_a_user_error(preset, tiny_data):
     assert result.exit_code == 2 and "未知的预设" in result.output
 
 
-def test_tiny_ensemble_fine_tunes_blends_and_loads_from_the_registry(tiny_base, tiny_data, tiny_finetune_config):
+def test_tiny_ensemble_fine_tunes_blends_and_loads_from_the_registry(
+    tiny_base, tiny_data, tiny_finetune_config
+):
     import mlflow
 
     from models.ensemble import WEIGHTS

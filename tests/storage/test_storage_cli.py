@@ -74,7 +74,11 @@ def test_score_prints_the_count_identity(db_url, tmp_path, monkeypatch, keyword_
         "duration_s": "60",
         "transcript": "客户：停电了",
     }
-    rows = [{**base, "call_id": "S1"}, {**base, "call_id": "S1"}, {**base, "call_id": "S2", "call_time": "坏"}]
+    rows = [
+        {**base, "call_id": "S1"},
+        {**base, "call_id": "S1"},
+        {**base, "call_id": "S2", "call_time": "坏"},
+    ]
     with export.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(EXPORT_FIELDS))
         writer.writeheader()

@@ -53,7 +53,9 @@ def test_one_horizon_days_drives_the_risk_windows(toml):
 
 
 def test_typed_tables_reach_their_users(toml, tmp_path):
-    toml(f"[ingest]\nearliest_call_date = 2020-01-01\nmax_future_days = 5\n[paths]\nreports_dir = '{tmp_path}/r'\n")
+    toml(
+        f"[ingest]\nearliest_call_date = 2020-01-01\nmax_future_days = 5\n[paths]\nreports_dir = '{tmp_path}/r'\n"
+    )
     limits = Limits.from_config()
     assert (limits.earliest, limits.max_future_days) == (date(2020, 1, 1), 5)
     assert config.get_settings().reports_dir == tmp_path / "r"
