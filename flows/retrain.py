@@ -57,11 +57,19 @@ def train_classifier_task(
 def train_risk_task(data_dir: str) -> dict[str, Any]:
     """The escalation-risk model through its own entry point (``complaints risk train``), gated the same way.
 
-    It has no presets: replaying the nights and fitting the tree model is quick at any size used here.
+    It has no presets. A folder with fewer than 60 labelled nights (the bundled samples have 3) is
+    replaced by 60 freshly simulated nights: a hazard needs that many escalations to learn from.
     """
     from models import risk_model
+    from models.risk.train import MIN_TRAINING_NIGHTS
 
-    outcome = risk_model.train_and_register(Path(data_dir), register=True, progress=False)
+    outcome = risk_model.train_and_register(
+        Path(data_dir),
+        days=MIN_TRAINING_NIGHTS,
+        register=True,
+        progress=False,
+        min_nights=MIN_TRAINING_NIGHTS,
+    )
     return _row("risk", outcome)
 
 

@@ -44,6 +44,14 @@ from pipeline.risk.config import load_risk_config
 
 EXPERIMENT = "escalation-risk"
 VALIDATION_SHARE = 0.25
+MIN_TRAINING_NIGHTS = 60
+"""Fewer labelled nights than this hold too few escalated problems (3 sample nights: ~35) to fit a
+hazard whose thresholds carry over; the retrain flow then simulates this many nights instead."""
+
+
+def labelled_nights(data_dir: Path) -> int:
+    """How many simulator-output nights (``labels.csv`` beside ``calls.csv``) a folder holds."""
+    return sum(1 for _ in Path(data_dir).glob("*/labels.csv"))
 
 
 def split_by_night(
@@ -103,18 +111,27 @@ def train_and_register(
     days: int = 60,
     seed: int = 11,
     budget_per_1000: float | None = None,
-    scale: float = 0.5,
+    scale: float = 0.3,
     register: bool = True,
     progress: bool = True,
+    min_nights: int = 0,
 ) -> RiskTrainResult:
     """Replay simulated nights, fit, choose thresholds, log to MLflow and pass the promotion gate.
 
-    Without ``data_dir`` a fresh simulation of ``days`` nights (``seed``) is made first.
+    Without ``data_dir``, or when it holds fewer than ``min_nights`` labelled nights, a fresh
+    simulation of ``days`` nights (``seed``) is made first.
     The gate compares recall before escalation at the alert budget on the
     validation nights, with thresholds chosen for each model on those same nights.
     """
     config = load_risk_config()
     budget = budget_per_1000 or config.alert_budget_per_1000
+    notes: list[str] = []
+    if data_dir is not None and labelled_nights(Path(data_dir)) < min_nights:
+        notes.append(
+            f"{data_dir} 只有 {labelled_nights(Path(data_dir))} 夜带标签数据（少于 {min_nights} 夜），"
+            f"改用新模拟的 {days} 夜训练"
+        )
+        data_dir = None
     source = str(data_dir) if data_dir else f"simulated(days={days}, seed={seed}, scale={scale})"
     with tempfile.TemporaryDirectory() as tmp:
         if data_dir is None:
@@ -142,7 +159,7 @@ def train_and_register(
             "train_positives": float(train["y"].sum()),
             "val_calls": float(len(val)),
         }
-        lines = summary_lines("模型", model_metrics) + summary_lines("关键词基线", base_metrics)
+        lines = notes + summary_lines("模型", model_metrics) + summary_lines("关键词基线", base_metrics)
         forced_only = alert_metrics(val, val_scores, float("inf"))
         if forced_only.slips_per_1000 >= budget:
             lines.append(
