@@ -26,6 +26,18 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 
+def _moment(value: object) -> pd.Timestamp:
+    """An export time (with or without offset) as an aware timestamp, Asia/Shanghai when bare."""
+    from datetime import datetime
+
+    from pipeline.records import SHANGHAI
+
+    if not isinstance(value, str) or not value:
+        return pd.NaT
+    moment = datetime.fromisoformat(value)
+    return pd.Timestamp(moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI))
+
+
 def main() -> None:
     from sklearn.metrics import roc_auc_score
 
@@ -114,11 +126,13 @@ def main() -> None:
             "\n".join(bt.table_lines(bt.evaluate_frame(frame, bt.system_hits(frame, s, yellow), args.reps)))
         )
 
-    calls = pd.read_csv(DATA_DIR / "eval" / "independent" / "dev" / "calls.csv")
+    calls = pd.read_csv(DATA_DIR / "eval" / "independent" / "dev" / "calls.csv", dtype=str)
     from models.risk.replay import records_from_labeled
 
-    calls["call_time"] = pd.to_datetime(calls["call_time"]).dt.tz_localize("Asia/Shanghai")
-    calls["escalated_at"] = pd.to_datetime(calls["escalated_at"]).dt.tz_localize("Asia/Shanghai")
+    for column in ("call_time", "escalated_at"):
+        calls[column] = calls[column].map(_moment)
+    calls["duration_s"] = pd.to_numeric(calls["duration_s"], errors="coerce")
+    calls["escalated_12398"] = calls["escalated_12398"].str.lower().isin(["true", "1", "是"])
     single = []
     for record in records_from_labeled(calls):
         row = replay([record], config).iloc[[0]]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from pipeline.problems import Problem, ProblemCall, assign
 from pipeline.risk.commitments import Commitment, commitment_features
 from pipeline.risk.config import RiskConfig
 from pipeline.text import customer_text, split_turns
+from pipeline.text.risk_cues import CUE_FLAG_AT, CUES, cue_scores
 
 _THREAT_REGULATOR = re.compile(r"12398|能源局|能监办|能源监管|监管部门|国家能源")
 _THREAT_OTHER = {
@@ -95,7 +96,12 @@ TEXT_FLAGS: tuple[str, ...] = (
     "missed_commitment",
     "earlier_mention",
     "wide_text",
+    "said_angry",
+    "said_missed",
+    "said_repeat",
 )
+"""Keyword flags, then the learned cues (:mod:`pipeline.text.risk_cues`) past their flag level."""
+CUE_COLUMNS: tuple[str, ...] = tuple(f"cue_{cue}" for cue in CUES)
 HISTORY_COLUMNS: tuple[str, ...] = (
     "customer_calls_7d",
     "customer_calls_30d",
@@ -112,6 +118,9 @@ CARRIED_FLAGS: tuple[str, ...] = (
     "missed_commitment",
     "vulnerable",
     "loss",
+    "said_angry",
+    "said_missed",
+    "said_repeat",
 )
 """Text signals carried forward on a problem: a threat two nights ago still counts tonight."""
 CARRIED_COLUMNS: tuple[str, ...] = tuple(f"prior_{flag}" for flag in CARRIED_FLAGS)
@@ -128,6 +137,7 @@ SLIP_COLUMNS: tuple[str, ...] = (
 MODEL_COLUMNS: tuple[str, ...] = (
     HISTORY_COLUMNS
     + TEXT_FLAGS
+    + CUE_COLUMNS
     + ("anger_hits", "text_length", "duration_s", "free_text")
     + tuple(f"category_{label}" for label in LABELS)
     + CARRIED_COLUMNS
@@ -184,6 +194,7 @@ class TextSignals:
     length: int
     free_text: bool
     commitment_quote: str | None = None
+    cues: dict[str, float] = field(default_factory=dict)
 
 
 def customer_words(transcript: str) -> tuple[str, bool]:
@@ -205,9 +216,16 @@ def _hits(patterns: dict[str, re.Pattern[str]], text: str) -> list[str]:
     return [name for name, pattern in patterns.items() if pattern.search(text)]
 
 
-def text_signals(transcript: str) -> TextSignals:
-    """Keyword signals in the customer's words (agent phrases such as 工单号 are ignored)."""
+def text_signals_many(transcripts: Sequence[str]) -> list[TextSignals]:
+    """:func:`text_signals` of many calls, the learned cues scored in one batch."""
+    words = [customer_words(t)[0] for t in transcripts]
+    return [text_signals(t, c) for t, c in zip(transcripts, cue_scores(words), strict=True)]
+
+
+def text_signals(transcript: str, cues: dict[str, float] | None = None) -> TextSignals:
+    """Keyword signals and learned cues in the customer's words (agent phrases such as 工单号 are ignored)."""
     text, free_text = customer_words(transcript)
+    cues = cues if cues is not None else cue_scores([text])[0]
     threat_other = _hits(_THREAT_OTHER, text)
     vulnerable = _hits(_VULNERABLE, text)
     loss = _hits(_LOSS, text)
@@ -226,6 +244,7 @@ def text_signals(transcript: str) -> TextSignals:
         "missed_commitment": int(commitment is not None),
         "earlier_mention": int(_EARLIER.search(text) is not None),
         "wide_text": int(wide is not None),
+        **{f"said_{cue}": int(cues.get(cue, 0.0) >= CUE_FLAG_AT) for cue in CUES},
     }
     matches = {
         "threat_regulator": [regulator.group(0)] if regulator else [],
@@ -241,6 +260,7 @@ def text_signals(transcript: str) -> TextSignals:
         length=len(text),
         free_text=free_text,
         commitment_quote=_clause(text, commitment.start(), commitment.end()) if commitment else None,
+        cues={cue: float(cues.get(cue, 0.0)) for cue in CUES},
     )
 
 
@@ -389,6 +409,7 @@ class History:
             **self._state(call.customer_key, problem_id, t, exclude=call.call_id),
             "area_customers_window": area_customers,
             **signals.flags,
+            **{f"cue_{cue}": signals.cues.get(cue, 0.0) for cue in CUES},
             "anger_hits": signals.anger_hits,
             "text_length": signals.length,
             "duration_s": float(call.duration_s) if call.duration_s is not None else -1.0,
@@ -407,6 +428,7 @@ class History:
             **self._state(track.problem.customer_id, problem_id, now, exclude=None),
             "area_customers_window": 0,
             **dict.fromkeys(TEXT_FLAGS, 0),
+            **dict.fromkeys(CUE_COLUMNS, 0.0),
             "anger_hits": 0,
             "text_length": 0,
             "duration_s": -1.0,

@@ -35,6 +35,12 @@ RISING: tuple[str, ...] = (
     "prior_missed_commitment",
     "commitments_overdue",
     "problem_calls_30d",
+    "cue_angry",
+    "cue_missed",
+    "cue_repeat",
+    "prior_said_angry",
+    "prior_said_missed",
+    "prior_said_repeat",
 )
 """Columns whose rise may never lower the risk (monotone constraints): a model trained on the
 simulator cannot learn that a threat makes escalation less likely, whatever quirk its data has."""

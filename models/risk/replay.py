@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline.features import CallView, History, text_signals
+from pipeline.features import CallView, History, TextSignals, text_signals, text_signals_many
 from pipeline.identity import StoredLink, link_calls
 from pipeline.labels import LABELS
 from pipeline.records import SHANGHAI, CallRecord, night_of
@@ -66,10 +66,11 @@ def replay_view(
     category: str,
     customer_key: str | None = None,
     probabilities: dict[str, float] | None = None,
+    signals: TextSignals | None = None,
 ) -> CallView:
     """Features' view of a training record, as scoring builds it (area masked like the stored one,
     text flags and promises read the same way); the customer id stays in memory, unhashed."""
-    signals = text_signals(record.transcript)
+    signals = signals or text_signals(record.transcript)
     return CallView(
         call_id=record.call_id,
         call_time=record.call_time,
@@ -140,12 +141,12 @@ def replay(
         for old, new in resolution.merged.items():
             history.merge_customer(old, new)
         predicted = (classify or lexicon_probabilities)([r.transcript for r in tonight])
+        said = text_signals_many([r.transcript for r in tonight])
         views = []
-        for record, probabilities in zip(tonight, predicted, strict=True):
-            category = (
-                max(probabilities, key=probabilities.get) if probabilities else record.category or "other"
-            )
-            views.append(replay_view(record, category, resolution.customer_of[record.call_id], probabilities))
+        for record, probabilities, signals in zip(tonight, predicted, said, strict=True):
+            category = max(probabilities, key=probabilities.__getitem__)
+            customer = resolution.customer_of[record.call_id]
+            views.append(replay_view(record, category, customer, probabilities, signals))
             problem = truth.get(record.call_id, record.call_id)
             if record.escalated_at is not None:
                 escalated_at.setdefault(problem, record.escalated_at)
@@ -153,8 +154,8 @@ def replay(
             history.add_call(view)
         at = scoring_time(night)
         called = set()
-        for record, view in zip(tonight, views, strict=True):
-            features = history.features(view, text_signals(view.transcript))
+        for record, view, signals in zip(tonight, views, said, strict=True):
+            features = history.features(view, signals)
             problem_key = history.problem_of(view.call_id) or view.call_id
             called.add(problem_key)
             first_call_of.setdefault(problem_key, record.call_id)

@@ -44,6 +44,7 @@ from pipeline.risk.config import load_risk_config
 
 EXPERIMENT = "escalation-risk"
 VALIDATION_SHARE = 0.25
+QUIET_KEEP = 0.25
 MIN_TRAINING_NIGHTS = 60
 """Fewer labelled nights than this hold too few escalated problems (3 sample nights: ~35) to fit a
 hazard whose thresholds carry over; the retrain flow then simulates this many nights instead."""
@@ -66,7 +67,15 @@ def split_by_night(
 
 
 def fit_estimator(train: pd.DataFrame, seed: int = 0) -> Any:
-    """Gradient-boosted trees, calibrated by cross-validation (isotonic when positives allow)."""
+    """Gradient-boosted trees, calibrated by cross-validation (isotonic when positives allow).
+
+    Quiet-problem rows that did not escalate are most of a replay; a ``QUIET_KEEP`` share of them is
+    kept with weight ``1 / QUIET_KEEP`` (same expected loss, a third of the fitting time)."""
+    rng = np.random.default_rng(seed)
+    quiet_negative = (train["rescore"].to_numpy() == 1) & (train["y"].to_numpy() == 0)
+    keep = ~quiet_negative | (rng.random(len(train)) < QUIET_KEEP)
+    train = train.loc[keep]
+    weight = np.where(quiet_negative[keep], 1 / QUIET_KEEP, 1.0)
     x = feature_matrix(train, RISK_COLUMNS)
     y = train["y"].to_numpy()
     positives = int(y.sum())
@@ -82,7 +91,7 @@ def fit_estimator(train: pd.DataFrame, seed: int = 0) -> Any:
         random_state=seed,
     )
     method = "isotonic" if positives >= 300 else "sigmoid"
-    return CalibratedClassifierCV(base, method=method, cv=3).fit(x, y)
+    return CalibratedClassifierCV(base, method=method, cv=3).fit(x, y, sample_weight=weight)
 
 
 @dataclass

@@ -126,9 +126,15 @@ def build_reasons(
         out.append(Reason("prior_slip_open", "该问题已有未办结的预警单", 0.4))
     if features["earlier_mention"] and nth < 2:
         out.append(Reason("earlier_mention", "客户提到此前已反映过该问题", 0.35))
+    if features.get("said_missed") and not features["missed_commitment"]:
+        out.append(Reason("missed_commitment", "客户反映此前的承诺或处理没有落实", 0.55))
+    if features.get("said_repeat") and not features["earlier_mention"] and nth < 2:
+        out.append(Reason("earlier_mention", "客户表示此前已反映过该问题", 0.35))
     if features["anger"]:
         out.append(Reason("anger", "客户情绪激动", 0.3))
-    elif features.get("prior_anger"):
+    elif features.get("said_angry"):
+        out.append(Reason("anger", "客户言语中不满情绪明显", 0.3))
+    elif features.get("prior_anger") or features.get("prior_said_angry"):
         out.append(Reason("anger", "客户此前来电情绪激动", 0.25))
     if features.get("rescore") and features.get("days_since_last_contact", 0) >= 1:
         days = features["days_since_last_contact"]

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from tqdm import tqdm
 
-from pipeline.features import TextSignals, text_signals
+from pipeline.features import TextSignals, text_signals_many
 from pipeline.records import CallRecord
 from pipeline.text.mask import mask_pii
 
@@ -69,9 +69,10 @@ def classify_records(
 
 def prepare_risk_text(classified: Sequence[ClassifiedCall]) -> list[ClassifiedCall]:
     """Fill in keyword signals and the masked transcript of each call (in place; returns the list)."""
+    missing = [item for item in classified if item.signals is None]
+    for item, signals in zip(missing, text_signals_many([i.record.transcript for i in missing]), strict=True):
+        item.signals = signals
     for item in classified:
-        if item.signals is None:
-            item.signals = text_signals(item.record.transcript)
         if item.masked_transcript is None:
             item.masked_transcript = mask_pii(item.record.transcript)
     return list(classified)

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, load_only
 
 from pipeline.config import horizon_days
 from pipeline.features import TEXT_FLAGS, CallView, History, SlipState
@@ -25,6 +25,23 @@ from pipeline.storage.models import Call, Slip
 from pipeline.text.mask import mask_account, mask_phone, mask_pii
 
 SQL_CHUNK = 500
+_HISTORY_FIELDS = (
+    Call.call_id,
+    Call.call_time,
+    Call.customer_key,
+    Call.unit,
+    Call.area,
+    Call.category,
+    Call.probabilities,
+    Call.features,
+    Call.commitments,
+    Call.problem_id,
+)
+"""What history reads of a stored call (never the transcript: a night may load weeks of calls)."""
+
+
+def _calls() -> Select[tuple[Call]]:
+    return select(Call).options(load_only(*_HISTORY_FIELDS))
 
 
 def night_of(moment: datetime) -> date:
@@ -150,10 +167,10 @@ def load_history(
         areas = sorted({v.area for v in views if v.area})
         units = {v.unit for v in views}
         for chunk in chunks(sorted(canonical)):
-            query = select(Call).where(Call.customer_key.in_(chunk), Call.call_time >= start - lookback)
+            query = _calls().where(Call.customer_key.in_(chunk), Call.call_time >= start - lookback)
             rows.update({c.call_id: c for c in session.scalars(query)})
         for chunk in chunks(areas):
-            query = select(Call).where(
+            query = _calls().where(
                 Call.area.in_(chunk), Call.call_time >= start - hours, Call.call_time <= end + hours
             )
             rows.update({c.call_id: c for c in session.scalars(query) if c.unit in units})
@@ -183,6 +200,6 @@ def load_open_problems(
     )
     rows: dict[str, Call] = {}
     for chunk in chunks(sorted(problem_ids)):
-        query = select(Call).where(Call.problem_id.in_(chunk), Call.call_time >= now - lookback)
+        query = _calls().where(Call.problem_id.in_(chunk), Call.call_time >= now - lookback)
         rows.update({c.call_id: c for c in session.scalars(query)})
     return rows
