@@ -129,16 +129,19 @@ def at_practice_budget(frame: pd.DataFrame, model_scores: np.ndarray) -> dict[st
 
 
 def at_recall(frame: pd.DataFrame, scores: np.ndarray, recall: float) -> np.ndarray:
-    """The model's slip rows at the highest threshold that still reaches ``recall``."""
+    """The model's slip rows at the highest threshold that still reaches ``recall`` (recall only
+    falls as the threshold rises, so a bisection over the sorted scores finds it)."""
     forced = frame["forced"].to_numpy(dtype=bool)
-    for threshold in np.unique(np.quantile(scores, np.linspace(1.0, 0.0, 401))):
-        hits = (scores >= threshold) | forced
+    ordered = np.unique(np.asarray(scores, dtype=float))
+    lo, hi = 0, len(ordered) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        hits = (scores >= ordered[mid]) | forced
         if figures(problem_outcomes(frame, hits), 1).recall >= recall:
-            best = hits
-            break
-    else:
-        best = np.ones(len(frame), dtype=bool)
-    return best
+            lo = mid
+        else:
+            hi = mid - 1
+    return (scores >= ordered[lo]) | forced
 
 
 def train_quick(nights: int, seed: int, scale: float, workdir: Path, progress: bool = False) -> Hazard:
