@@ -58,6 +58,10 @@ def score_command(
         f"风险等级：红色 {levels['red']}，橙色 {levels['orange']}，黄色 {levels['yellow']}，无 {levels['none']}；"
         f"涉及预警单 {len(slips)} 张"
     )
+    raised = [r for r in summary.rescored if r.slip_no]
+    typer.echo(
+        f"夜间复评：今晚无来电的未办结问题 {len(summary.rescored)} 个，新发或提级预警单 {len(raised)} 张"
+    )
     if summary.output:
         typer.echo(f"结果已写入 {summary.output}")
 

@@ -154,14 +154,27 @@ def store_night(
             raise RuntimeError(f"partition {part.index} has no predictions")
         classified.extend(saved)
     engine = make_engine(db_url)
+    rescored: list[scoring.Rescored] = []
     try:
         scored = scoring.assess_and_store(
-            engine, classified, model_cache.risk_model(risk_uri), night_date(prepared.night), progress=True
+            engine,
+            classified,
+            model_cache.risk_model(risk_uri),
+            night_date(prepared.night),
+            progress=True,
+            rescored=rescored,
         )
     finally:
         engine.dispose()
     levels = Counter(s.risk_level for s in scored)
-    return {"scored": len(scored), **{f"level_{k}": v for k, v in levels.items()}}
+    raised = sum(1 for r in rescored if r.slip_no)
+    print(f"夜间复评：今晚无来电的未办结问题 {len(rescored)} 个，其中 {raised} 个新发或提级预警单")
+    return {
+        "scored": len(scored),
+        **{f"level_{k}": v for k, v in levels.items()},
+        "rescored_problems": len(rescored),
+        "rescored_slips": raised,
+    }
 
 
 def prove_counts(prepared: PreparedNight, db_url: str) -> list[counting.FileCount]:

@@ -43,6 +43,7 @@ from pipeline.scoring.history import (
 from pipeline.scoring.store import (
     COMMIT_EVERY,
     STORE_RETRIES,
+    Rescored,
     RiskModelLike,
     ScoredCall,
     _attach,
@@ -59,6 +60,7 @@ __all__ = [
     "STORE_RETRIES",
     "ClassifiedCall",
     "ClassifierLike",
+    "Rescored",
     "RiskModelLike",
     "ScoreSummary",
     "ScoredCall",
@@ -96,6 +98,7 @@ class ScoreSummary:
     files: list[FileCount] = field(default_factory=list)
     unknown_files: list[str] = field(default_factory=list)
     unknown_channels: dict[str, int] = field(default_factory=dict)
+    rescored: list[Rescored] = field(default_factory=list)
 
     def levels(self) -> Counter[str]:
         return Counter(s.risk_level for s in self.scored)
@@ -144,7 +147,10 @@ def score_export(
         with factory() as session:
             before = stored_ids(session, ids)
         classified = prepare_risk_text(classify_records(result.records, classifier, progress=progress))
-        scored = assess_and_store(factory, classified, risk_model, None, config=config, progress=progress)
+        rescored: list[Rescored] = []
+        scored = assess_and_store(
+            factory, classified, risk_model, None, config=config, progress=progress, rescored=rescored
+        )
         with factory() as session:
             after = stored_ids(session, ids)
     finally:
@@ -165,4 +171,5 @@ def score_export(
         files=files,
         unknown_files=[str(p) for p in result.unknown_files],
         unknown_channels=dict(result.unknown_channels),
+        rescored=rescored,
     )
