@@ -107,9 +107,18 @@ def main() -> None:
         f"实践规则 {practice.false_alarms} 个，比值 {ratio:.2f}（目标 ≤ 0.5）；"
         f"模型中位提前 {model_at.median_lead_days or 0:.1f} 天（目标 ≥ 1）"
     )
+    budgets = (40, 60, 80, 120, 160, 210, 260, 320)
+    practice_point = bt.figures(
+        bt.problem_outcomes(pooled, bt.practice_flags(pooled)), int((pooled.rescore == 0).sum())
+    )
     curves = {
-        "风险模型": recall_curve(pooled, scores),
-        "关键词基线": recall_curve(pooled.assign(forced=False), KeywordBaseline().predict_proba(pooled)),
+        "风险模型": recall_curve(pooled, scores, budgets),
+        "关键词基线": recall_curve(
+            pooled.assign(forced=False), KeywordBaseline().predict_proba(pooled), budgets
+        ),
+        "实践规则": pd.DataFrame(
+            [{"slips_per_1000": practice_point.slips_per_1000, "recall": practice_point.recall}]
+        ),
     }
     args.out.mkdir(parents=True, exist_ok=True)
     plot = plot_recall_curves(curves, args.out / "risk_recall_vs_budget.png")
