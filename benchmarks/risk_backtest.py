@@ -98,14 +98,16 @@ def main() -> None:
     print(
         "\n".join(bt.table_lines(bt.evaluate_frame(pooled, bt.at_practice_budget(pooled, scores), args.reps)))
     )
-    practice = bt.figures(bt.problem_outcomes(pooled, bt.practice_flags(pooled)), 1)
+    practice_outcomes = bt.problem_outcomes(pooled, bt.practice_flags(pooled))
+    practice = bt.figures(practice_outcomes, 1)
     matched = bt.problem_outcomes(pooled, bt.at_recall(pooled, scores, practice.recall))
     model_at = bt.figures(matched, 1)
-    ratio = model_at.false_alarms / practice.false_alarms if practice.false_alarms else float("nan")
+    ratio, lo, hi = bt.false_alarm_ratio(matched, practice_outcomes, args.reps)
+    lead_lo, lead_hi = bt.bootstrap(matched, 1, args.reps).get("median_lead_days", (float("nan"),) * 2)
     print(
         f"\n在实践规则的召回率 {practice.recall:.0%} 下：模型误报（未升级问题发单）{model_at.false_alarms} 个，"
-        f"实践规则 {practice.false_alarms} 个，比值 {ratio:.2f}（目标 ≤ 0.5）；"
-        f"模型中位提前 {model_at.median_lead_days or 0:.1f} 天（目标 ≥ 1）"
+        f"实践规则 {practice.false_alarms} 个，比值 {ratio:.2f} [{lo:.2f}, {hi:.2f}]（目标 ≤ 0.5）；"
+        f"模型中位提前 {model_at.median_lead_days or 0:.1f} 天 [{lead_lo:.1f}, {lead_hi:.1f}]（目标 ≥ 1）"
     )
     budgets = (40, 60, 80, 120, 160, 210, 260, 320)
     practice_point = bt.figures(

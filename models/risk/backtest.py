@@ -227,3 +227,25 @@ def combine(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
             )
         )
     return pd.concat(parts, ignore_index=True)
+
+
+def false_alarm_ratio(
+    model: pd.DataFrame, practice: pd.DataFrame, reps: int = 500, seed: int = 0
+) -> tuple[float, float, float]:
+    """Model false alarms over the practice rules' (both per problem, same problems), with a 90%
+    interval from resampling problems jointly: the target is at most 0.5 at the rules' recall."""
+    joined = model.set_index("problem_id")[["escalated", "slipped"]].join(
+        practice.set_index("problem_id")[["slipped"]], rsuffix="_practice"
+    )
+    calm = joined[~joined["escalated"]]
+    ours = calm["slipped"].to_numpy(dtype=float)
+    theirs = calm["slipped_practice"].to_numpy(dtype=float)
+    point = ours.sum() / theirs.sum() if theirs.sum() else float("nan")
+    rng = np.random.default_rng(seed)
+    ratios = []
+    for _ in range(reps):
+        pick = rng.integers(0, len(calm), len(calm))
+        if theirs[pick].sum():
+            ratios.append(ours[pick].sum() / theirs[pick].sum())
+    lo, hi = np.percentile(ratios, [5, 95]) if ratios else (float("nan"), float("nan"))
+    return float(point), float(lo), float(hi)

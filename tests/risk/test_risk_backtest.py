@@ -79,3 +79,12 @@ def test_learned_cues_read_anger_no_keyword_pattern_lists():
     assert fed_up.cues["angry"] > calm.cues["angry"] + 0.2
     assert set(fed_up.cues) == {"angry", "missed", "repeat"}
     assert np.isclose(sum(calm.flags[f"said_{c}"] for c in ("angry", "missed", "repeat")), 0)
+
+
+def test_false_alarm_ratio_compares_the_same_calm_problems():
+    frame = _frame()
+    model = bt.problem_outcomes(frame, frame["score"].to_numpy() >= 0.5)
+    practice = bt.problem_outcomes(frame, np.ones(len(frame), dtype=bool))
+    ratio, lo, hi = bt.false_alarm_ratio(model, practice, reps=200)
+    assert ratio == pytest.approx(0.5), "the model slips C of the calm C and D; the rules slip both"
+    assert 0.0 <= lo <= ratio <= hi <= 1.0
