@@ -1,22 +1,27 @@
 """End-to-end throughput of the nightly-scoring flow: calls/s, time per stage, peak memory.
 
-Simulates a night of N calls (the simulator at a larger scale), then runs the
-real flow against a fresh SQLite database with the registered champion, once
-per runner: local threads, local processes, and a local two-worker Dask
-cluster. Stage times come from the Prefect task runs of each flow run (wall
-span from the first start to the last end of that task name); memory is the
-peak summed RSS of this process and all its children (Dask workers included),
-sampled every 0.2 s.
+Simulates a night of N calls (the simulator at a larger scale; cached under
+``$COMPLAINTS_BENCH_CACHE`` so reruns reuse it, see benchmarks/bench_data.py),
+then runs the real flow (ingest, classify, risk, slips, SQLite) against a fresh
+SQLite database with the registered champion (the ensemble after
+``complaints bootstrap``), once per runner and repeat: local threads, local
+processes, and a local two-worker Dask cluster. Stage times come from the
+Prefect task runs of each flow run (wall span from the first start to the last
+end of that task name); memory is the peak summed RSS of this process and all
+its children (Dask workers included), sampled every 0.2 s. The machine's load
+average is printed with every run. Target (issue 10): a 100,000-call night in
+at most 6 minutes under 4 GiB on two cores.
 
     .venv/bin/python benchmarks/nightly_throughput.py --calls 10000 --runners threads,dask
+    .venv/bin/python benchmarks/nightly_throughput.py --calls 100000 --runners threads
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -24,6 +29,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_data import interval, load_text, night_folder  # noqa: E402
 
 RUNNERS = ("threads", "processes", "dask")
 
@@ -59,16 +69,6 @@ class PeakMemory:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
-
-
-def simulate_night(calls: int, out: Path, seed: int) -> Path:
-    """About ``calls`` simulated calls in one folder (several simulated days read as one export)."""
-    from pipeline.simulator import simulate
-
-    scale = max(1.0, min(10.0, calls / 1000))
-    days = max(1, math.ceil(calls / (1000 * scale)))
-    simulate(out, days=days, seed=seed, scale=scale, progress=True)
-    return out
 
 
 async def _stage_times(flow_run_id) -> dict[str, float]:
@@ -125,6 +125,7 @@ def run_once(
         stages = asyncio.run(_stage_times(state.state_details.flow_run_id))
     calls = result["counts"]["to_score"]
     return {
+        "load": load_text(),
         "runner": runner,
         "calls": calls,
         "seconds": elapsed,
@@ -145,8 +146,12 @@ def main() -> None:
     parser.add_argument("--partition-size", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument(
-        "--data", type=Path, default=None, help="reuse simulated nights here instead of a temp dir"
+        "--data",
+        type=Path,
+        default=None,
+        help="cache folder of simulated nights (default: bench_data.cache_dir())",
     )
     parser.add_argument(
         "--classifier-uri", default=None, help="e.g. models:/complaint-classifier/2 (default: the champion)"
@@ -162,15 +167,11 @@ def main() -> None:
         parser.error(f"unknown runners: {', '.join(sorted(unknown))}")
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in args.calls:
-            base = args.data or Path(tmp)
-            source = base / f"sim-{n}"
-            if not source.exists():
-                t0 = time.perf_counter()
-                simulate_night(n, source, args.seed)
-                print(f"simulated {n} calls in {time.perf_counter() - t0:.0f} s -> {source}")
-            for runner in runners:
+    print(load_text())
+    for n in args.calls:
+        source = night_folder(n, args.seed, args.data)
+        for runner in runners:
+            for _ in range(max(1, args.repeats)):
                 row = run_once(
                     runner, source, "2026-07-01", args.partition_size, args.workers, args.classifier_uri
                 )
@@ -179,20 +180,35 @@ def main() -> None:
                 print(
                     f"{row['calls']:>7} calls  {runner:<9} {row['seconds']:7.1f} s  "
                     f"{row['calls_per_s']:7.1f} calls/s  peak {row['peak_gib']:.2f} GiB  [{stages}]  "
-                    f"models {row['models']}"
+                    f"models {row['models']}  {row['load']}",
+                    flush=True,
                 )
 
     print(
-        "\n| calls | runner | total s | calls/s | peak GiB | ingest s | classify s | assess+store s | report s |"
+        "\n| calls | runner | total s | minutes | calls/s | peak GiB | ingest s | classify s | assess+store s "
+        "| report s | load (1/5/15 min) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         s = r["stages"]
         print(
-            f"| {r['calls']} | {r['runner']} | {r['seconds']:.0f} | {r['calls_per_s']:.1f} | {r['peak_gib']:.2f} | "
-            f"{s.get('ingest', 0):.1f} | {s.get('classify-partition', 0):.1f} | "
-            f"{s.get('assess-and-store', 0):.1f} | {s.get('report', 0):.1f} |"
+            f"| {r['calls']} | {r['runner']} | {r['seconds']:.0f} | {r['seconds'] / 60:.1f} | {r['calls_per_s']:.1f} "
+            f"| {r['peak_gib']:.2f} | {s.get('ingest', 0):.1f} | {s.get('classify-partition', 0):.1f} | "
+            f"{s.get('assess-and-store', 0):.1f} | {s.get('report', 0):.1f} | {r['load'].split(' on ')[0]} |"
         )
+    for (calls, runner), group in _grouped(rows).items():
+        print(
+            f"{calls} calls, {runner}: calls/s {interval([r['calls_per_s'] for r in group])}, "
+            f"minutes {interval([r['seconds'] / 60 for r in group], '.1f')}, "
+            f"peak GiB max {max(r['peak_gib'] for r in group):.2f} over {len(group)} runs"
+        )
+
+
+def _grouped(rows: list[dict]) -> dict[tuple[int, str], list[dict]]:
+    out: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        out[(r["calls"], r["runner"])].append(r)
+    return out
 
 
 if __name__ == "__main__":

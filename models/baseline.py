@@ -14,7 +14,14 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from models.featurize import Doc, featurize, predict_proba_parallel, warm_pool
+from models.featurize import (
+    Doc,
+    featurize,
+    predict_proba_also_prepared,
+    predict_proba_parallel,
+    proba_and_prepared,
+    warm_pool,
+)
 from models.text_prep import TextPrep
 from models.types import Prediction, predictions_from_proba
 from pipeline.text.domain_lexicon import lexicon_evidence
@@ -122,6 +129,18 @@ class BaselineClassifier:
                 self.pipeline, str(self.path), transcripts, self.text_prep.max_chars
             )
         return self.pipeline.predict_proba(featurize(transcripts, max_chars=self.text_prep.max_chars))
+
+    def predict_proba_also_prepared(
+        self, transcripts: Sequence[str], also_chars: int
+    ) -> tuple[np.ndarray, list[str]]:
+        """Probabilities, and each transcript prepared at ``also_chars`` from the same cleaning pass."""
+        if not transcripts:
+            return np.zeros((0, len(self.labels))), []
+        if self.path is not None:
+            return predict_proba_also_prepared(
+                self.pipeline, str(self.path), transcripts, self.text_prep.max_chars, also_chars
+            )
+        return proba_and_prepared(self.pipeline, transcripts, self.text_prep.max_chars, also_chars)
 
     def warm_up(self, wait: bool = True) -> None:
         """Start the scoring workers now (each loads this model once) for bulk scoring that follows."""

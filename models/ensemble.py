@@ -91,10 +91,15 @@ class EnsembleClassifier:
     def predict_proba(self, transcripts: Sequence[str]) -> np.ndarray:
         if self.weight >= 1.0:
             return self.transformer.predict_proba(transcripts)
-        return blend(self.transformer.predict_proba(transcripts), self._ngram_proba(transcripts), self.weight)
-
-    def _ngram_proba(self, transcripts: Sequence[str]) -> np.ndarray:
-        return aligned(self.ngram.predict_proba(transcripts), self.ngram.labels, self.labels)
+        shared = getattr(self.ngram, "predict_proba_also_prepared", None)
+        if callable(shared) and hasattr(self.transformer, "proba_prepared"):
+            # each call cleaned once, in the n-gram member's workers, for both members' lengths
+            ngram, prepared = shared(transcripts, self.transformer.text_prep.max_chars)
+            transformer = self.transformer.proba_prepared(prepared)
+        else:
+            ngram = self.ngram.predict_proba(transcripts)
+            transformer = self.transformer.predict_proba(transcripts)
+        return blend(transformer, aligned(ngram, self.ngram.labels, self.labels), self.weight)
 
     def warm_up(self, wait: bool = True) -> None:
         hook = getattr(self.ngram, "warm_up", None)

@@ -51,6 +51,24 @@ def _proba(texts: Sequence[str], max_chars: int | None) -> np.ndarray:
     return _WORKER_MODEL.predict_proba(_docs(texts, max_chars))
 
 
+def proba_and_prepared(
+    pipeline, texts: Sequence[str], max_chars: int, also_chars: int
+) -> tuple[np.ndarray, list[str]]:
+    """Probabilities at ``max_chars`` plus each text prepared at ``also_chars``, from one cleaning pass."""
+    docs: list[Doc] = []
+    also: list[str] = []
+    for text in texts:
+        prepared, other = ptext.model_inputs(text, (max_chars, also_chars))
+        docs.append((prepared, ptext.tokenize(prepared, clean=False)))
+        also.append(other)
+    return pipeline.predict_proba(docs), also
+
+
+def _proba_also(texts: Sequence[str], chars: tuple[int, int]) -> tuple[np.ndarray, list[str]]:
+    """Runs in a worker: one chunk scored, and prepared for the ensemble's other member."""
+    return proba_and_prepared(_WORKER_MODEL, texts, *chars)
+
+
 def _init_worker(model_path: str | None) -> None:
     global _WORKER_MODEL
     exit_with_parent()
@@ -128,7 +146,7 @@ def _fan_out(
     work: Callable[[list[str], int | None], Any],
     local: Callable[[list[str]], Any],
     texts: Sequence[str],
-    max_chars: int | None,
+    max_chars: Any,
     workers: int | None,
     model_path: str | None,
 ) -> list[Any]:
@@ -162,3 +180,23 @@ def predict_proba_parallel(
     """
     local = lambda ts: pipeline.predict_proba(_docs(ts, max_chars))  # noqa: E731
     return np.vstack(_fan_out(_proba, local, texts, max_chars, workers, model_path))
+
+
+def predict_proba_also_prepared(
+    pipeline,
+    model_path: str,
+    texts: Sequence[str],
+    max_chars: int,
+    also_chars: int,
+    workers: int | None = None,
+) -> tuple[np.ndarray, list[str]]:
+    """Like :func:`predict_proba_parallel`, and also every text prepared at ``also_chars``.
+
+    The ensemble's transformer reads the same calls at another length: preparing both in the
+    workers cleans each call once and keeps that pure-Python work off the scoring thread.
+    """
+    local = lambda ts: proba_and_prepared(pipeline, ts, max_chars, also_chars)  # noqa: E731
+    parts = _fan_out(_proba_also, local, texts, (max_chars, also_chars), workers, model_path)
+    n_labels = len(pipeline.classes_)
+    proba = np.vstack([p for p, _ in parts]) if parts else np.zeros((0, n_labels))
+    return proba, [t for _, part in parts for t in part]

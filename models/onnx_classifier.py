@@ -70,8 +70,12 @@ class OnnxClassifier:
     def logits_prepared(self, prepared: Sequence[str]) -> np.ndarray:
         return run_by_length(list(prepared), self.batch_size, self._run, len(self.labels), self.workers)
 
+    def proba_prepared(self, prepared: Sequence[str]) -> np.ndarray:
+        """Probabilities of texts already prepared with this model's TextPrep."""
+        return softmax(self.logits_prepared(prepared))
+
     def predict_proba(self, transcripts: Sequence[str]) -> np.ndarray:
-        return softmax(self.logits_prepared(self.text_prep.prepare_many(transcripts)))
+        return self.proba_prepared(self.text_prep.prepare_many(transcripts))
 
     def predict(self, transcripts: Sequence[str]) -> list[Prediction]:
         return predictions_from_proba(

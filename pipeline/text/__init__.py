@@ -9,7 +9,13 @@ from __future__ import annotations
 from pipeline.text.lexicon import apply_lexicon, load_lexicon
 from pipeline.text.mask import mask_account, mask_phone, mask_pii
 from pipeline.text.normalize import normalize, to_simplified
-from pipeline.text.prepare import customer_text, model_input, prepared_turns, strip_agent_phrases
+from pipeline.text.prepare import (
+    customer_text,
+    model_input,
+    model_inputs,
+    prepared_turns,
+    strip_agent_phrases,
+)
 from pipeline.text.tokenize import get_tokenizer, tokenize, tokenize_many
 from pipeline.text.turns import Turn, split_turns
 
@@ -23,6 +29,7 @@ __all__ = [
     "mask_phone",
     "mask_pii",
     "model_input",
+    "model_inputs",
     "normalize",
     "prepared_turns",
     "split_turns",

@@ -13,6 +13,7 @@ greeting and identity checks.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 
 from pipeline.text.lexicon import apply_lexicon
@@ -133,13 +134,24 @@ def strip_agent_phrases(text: str) -> str:
 
 def model_input(transcript: str, max_chars: int = 256) -> str:
     """The text a classifier sees, at most ``max_chars`` characters; see the module docstring."""
+    return model_inputs(transcript, (max_chars,))[0]
+
+
+def model_inputs(transcript: str, budgets: Sequence[int]) -> list[str]:
+    """``model_input`` at several budgets from one cleaning pass (an ensemble's members read different lengths).
+
+    Cleaning and sentence splitting cost far more than choosing sentences, so a model pair that
+    reads 126 and 256 characters of the same call pays for them once.
+    """
     turns = prepared_turns(transcript)
     customer = [s for t in turns if t.speaker == "customer" for s in _sentences(t.text)]
     agent = [s for t in turns if t.speaker == "agent" for s in _sentences(strip_agent_phrases(t.text))]
-    chosen = _select(customer, max_chars)
-    text = "".join(chosen)
-    budget = max_chars - len(text) - len(AGENT_SECTION) - (1 if text else 0)
-    agent_part = "".join(_select(agent, budget))
-    if agent_part:
-        text = f"{text}\n{AGENT_SECTION}{agent_part}" if text else f"{AGENT_SECTION}{agent_part}"
-    return text[:max_chars]
+    out = []
+    for max_chars in budgets:
+        text = "".join(_select(customer, max_chars))
+        budget = max_chars - len(text) - len(AGENT_SECTION) - (1 if text else 0)
+        agent_part = "".join(_select(agent, budget))
+        if agent_part:
+            text = f"{text}\n{AGENT_SECTION}{agent_part}" if text else f"{AGENT_SECTION}{agent_part}"
+        out.append(text[:max_chars])
+    return out

@@ -8,7 +8,14 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
 from models.onnx_classifier import OnnxClassifier
-from models.onnx_export import AgreementError, argmax_agreement, check_agreement, export_onnx, quantize_int8
+from models.onnx_export import (
+    AgreementError,
+    argmax_agreement,
+    check_agreement,
+    export_fused,
+    export_onnx,
+    quantize_int8,
+)
 from models.text_prep import TextPrep
 from models.torch_classifier import TorchClassifier
 from models.vocab import build_vocab, write_vocab
@@ -78,3 +85,21 @@ def test_agreement_ratio():
     assert argmax_agreement(a, a[::-1]) == 0.0
     with pytest.raises(AgreementError):
         check_agreement(a, a[[0, 1, 2, 2]], minimum=0.99)
+
+
+def test_fused_int8_model_agrees_with_pytorch_and_the_plain_graph(tmp_path, tokenizer_dir):
+    """The fused graph (one kernel per attention, GELU, residual+LayerNorm) scores like the model it came from."""
+    tok = BertTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
+    prep = TextPrep(max_chars=60)
+    model = _model(1, len(tok))
+    fused = quantize_int8(export_fused(model, tmp_path / "f.onnx"), tmp_path / "f8.onnx", fused=True)
+    plain = quantize_int8(export_onnx(model, tmp_path / "p.onnx")[0], tmp_path / "p8.onnx")
+    prepared = prep.prepare_many(TEXTS)
+
+    def logits(path):
+        return OnnxClassifier(path, tokenizer_dir, LABELS, prep, 0.6, max_len=64).logits_prepared(prepared)
+
+    torch_logits = TorchClassifier(model, tok, prep, 0.6, max_len=64).logits_prepared(prepared)
+    assert check_agreement(torch_logits, logits(fused)) >= 0.99
+    assert np.abs(logits(fused) - logits(plain)).max() < 0.1 * np.abs(torch_logits).max()
+    assert model.config._attn_implementation != "eager"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.text import customer_text, model_input, strip_agent_phrases
+from pipeline.text import customer_text, model_input, model_inputs, strip_agent_phrases
 
 
 def test_customer_text_is_customer_only_clean_and_masked(call):
@@ -85,3 +85,11 @@ def test_agent_category_names_are_masked_but_customer_words_are_kept() -> None:
     agent = text.split("坐席：", 1)[1]
     assert "停电故障" not in agent and CATEGORY_MASK in agent
     assert text.startswith("我家停电故障")
+
+
+def test_model_inputs_at_several_budgets_equal_model_input_at_each(call, long_call) -> None:
+    """The ensemble cleans a call once for both members; each must still read what it was trained on."""
+    for transcript in (call, long_call, "客户：停电了", ""):
+        assert model_inputs(transcript, (126, 256, 40)) == [
+            model_input(transcript, n) for n in (126, 256, 40)
+        ]
