@@ -439,7 +439,10 @@ class History:
         return {column: float(values[column]) for column in FEATURE_COLUMNS}
 
     def _state(self, customer: str, problem_id: str, t: datetime, exclude: str | None) -> dict[str, float]:
-        """Customer, problem, carried-signal, promise and slip columns as known at ``t``."""
+        """Customer, problem, carried-signal, promise and slip columns as known at ``t``.
+
+        For a quiet problem (``exclude`` None) its latest call stands for "the call": the repeat
+        count is that call's, so a re-score never counts one more call than was made."""
         cfg = self.config
         lookback = timedelta(days=max(30, cfg.repeat_window_days))
         before = [c for c in _window(self._by_customer[customer], t - lookback, t) if c[2] != exclude]
@@ -467,7 +470,7 @@ class History:
         return {
             "customer_calls_7d": len([c for c in before if c[0] >= t - timedelta(days=7)]),
             "customer_calls_30d": len([c for c in before if c[0] >= t - timedelta(days=30)]),
-            "problem_calls_30d": len(same),
+            "problem_calls_30d": len(same) if exclude is not None else max(0, len(same) - 1),
             "problem_days_since_first": (t - first_same).total_seconds() / 86400 if first_same else 0.0,
             "problem_hours_since_last": (t - last_same).total_seconds() / 3600
             if last_same

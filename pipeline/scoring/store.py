@@ -217,7 +217,7 @@ def _overdue(
     history: History, problem_id: str, level: str, at: datetime, config: RiskConfig
 ) -> OverdueVerdict:
     """The overdue rule on a problem: at least yellow only where the problem already shows strain
-    (a second call, a carried threat or anger, an unkept promise said aloud); otherwise the
+    (``STRAIN_COLUMNS``: a broken promise said aloud, a carried threat or anger); otherwise the
     overdue promise only feeds the model and the reasons (most promises are kept)."""
     return apply_overdue(level, history.commitments(problem_id), at, config)
 
@@ -233,12 +233,7 @@ def _with_overdue(
     overdue = _overdue(history, problem_id, assessment.level, at, config)
     if not overdue.overdue:
         return assessment
-    strained = (
-        features["problem_calls_30d"] >= 1
-        or any(features[c] for c in ("prior_threat_regulator", "prior_threat_other", "prior_anger"))
-        or features["missed_commitment"]
-        or features["prior_missed_commitment"]
-    )
+    strained = any(features.get(column, 0) for column in STRAIN_COLUMNS)
     level = overdue.level if strained else assessment.level
     if level == "none":
         return assessment
@@ -278,6 +273,20 @@ def _quiet_verdict(
     assessment = _with_overdue(base, features, history, problem_id, at, config)
     return _Verdict(problem_id, features, probability, assessment, not assessment.forced_by)
 
+
+STRAIN_COLUMNS: tuple[str, ...] = (
+    "missed_commitment",
+    "said_missed",
+    "prior_missed_commitment",
+    "prior_said_missed",
+    "prior_threat_regulator",
+    "prior_threat_other",
+    "prior_anger",
+    "prior_said_angry",
+)
+"""What makes an overdue promise a warning on its own: the customer said a promise was broken, or
+threatened, or was angry. A second call alone is not (most customers who call back about a crew
+and then fall silent had it fixed)."""
 
 _NO_WORDS = TextSignals(flags={}, matches={}, anger_hits=0, length=0, free_text=False)
 

@@ -173,3 +173,21 @@ def test_the_model_gets_an_alert_budget_per_unit_and_the_rules_are_never_cut(
     model_only = [cid for cid, level in levels.items() if cid != "BT" and level != "none"]
     assert len(model_only) == 1, "80 per 1,000 of 7 calls rounds up to one model slip for the unit"
     assert levels["BT"] != "none"
+
+
+def test_a_second_call_and_a_past_due_promise_alone_force_no_slip(factory, new_record, tiny_classifier):
+    """Most customers who call back about a crew and then fall silent had it fixed."""
+    promise = "坐席：抢修人员两小时内到场\n客户：好的，家里停电了"
+    calls = [
+        new_record("S1", promise, when=NIGHT1, phone="13900000031"),
+        new_record("S2", promise, when=NIGHT1 + timedelta(hours=1), phone="13900000031"),
+    ]
+    model = RescoreModel(quiet=0.01)
+    _night(factory, calls, tiny_classifier, model)
+    rescored: list[Rescored] = []
+    other = new_record(
+        "Z1", "客户：电费怎么这么高", when=NIGHT1 + timedelta(days=1), phone="13600000003", area="别的村"
+    )
+    _night(factory, [other], tiny_classifier, model, rescored)
+    quiet = next(r for r in rescored if r.problem_id == "S1")
+    assert quiet.risk_level == "none" and quiet.slip_no is None, quiet.reasons
