@@ -26,7 +26,7 @@ from pipeline.features import FEATURE_COLUMNS, CallView, History, TextSignals, t
 from pipeline.identity import resolve_night
 from pipeline.records import SHANGHAI
 from pipeline.risk.assess import Assessment, assess
-from pipeline.risk.commitments import Commitment, OverdueVerdict, apply_overdue, extract_commitments
+from pipeline.risk.commitments import Commitment, apply_overdue, extract_commitments
 from pipeline.risk.config import RiskConfig, risk_config_for
 from pipeline.risk.reasons import ranked
 from pipeline.scoring.classify import ClassifiedCall
@@ -213,15 +213,6 @@ class _Verdict:
     """Cut by the unit's alert budget: stored with no level unless a rule fires when it is stored."""
 
 
-def _overdue(
-    history: History, problem_id: str, level: str, at: datetime, config: RiskConfig
-) -> OverdueVerdict:
-    """The overdue rule on a problem: at least yellow only where the problem already shows strain
-    (``STRAIN_COLUMNS``: a broken promise said aloud, a carried threat or anger); otherwise the
-    overdue promise only feeds the model and the reasons (most promises are kept)."""
-    return apply_overdue(level, history.commitments(problem_id), at, config)
-
-
 def _with_overdue(
     assessment: Assessment,
     features: dict[str, float],
@@ -230,7 +221,7 @@ def _with_overdue(
     at: datetime,
     config: RiskConfig,
 ) -> Assessment:
-    overdue = _overdue(history, problem_id, assessment.level, at, config)
+    overdue = apply_overdue(assessment.level, history.commitments(problem_id), at, config)
     if not overdue.overdue:
         return assessment
     strained = any(features.get(column, 0) for column in STRAIN_COLUMNS)
