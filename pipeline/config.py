@@ -117,6 +117,31 @@ class OutcomesTable(_Table):
     interview_min_per_million: float | None = Field(None, ge=0)
 
 
+class DriftTable(_Table):
+    """When tonight's calls differ enough from the champion's training data to ask for a retrain."""
+
+    category_psi: float | None = Field(None, ge=0)
+    confidence_psi: float | None = Field(None, ge=0)
+    review_share_delta: float | None = Field(None, ge=0, le=1)
+    unknown_word_delta: float | None = Field(None, ge=0, le=1)
+    min_calls: int | None = Field(None, ge=1)
+    cooldown_days: int | None = Field(None, ge=0)
+    trigger_retrain: bool | None = None
+    retrain_deployment: str | None = None
+
+
+class LearningTable(_Table):
+    """How retraining uses the site's own labels and transcripts (the database)."""
+
+    use_store: bool | None = None
+    label_weight: int | None = Field(None, ge=1)
+    holdout_fraction: float | None = Field(None, gt=0, lt=1)
+    min_holdout: int | None = Field(None, ge=1)
+    mlm_steps: int | None = Field(None, ge=0)
+    mlm_min_texts: int | None = Field(None, ge=1)
+    mlm_max_texts: int | None = Field(None, ge=1)
+
+
 class WebhookTable(_Table):
     url: str | None = None
     secret: str | None = None
@@ -141,6 +166,8 @@ class ProductSettings(BaseSettings):
     risk: RiskTable = RiskTable()
     webhook: WebhookTable = WebhookTable()
     outcomes: OutcomesTable = OutcomesTable()
+    drift: DriftTable = DriftTable()
+    learning: LearningTable = LearningTable()
     webapp: dict[str, Any] = {}
     simulator: dict[str, Any] = {}
     units: dict[str, Any] = {}
