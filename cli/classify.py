@@ -89,6 +89,11 @@ def train_command(
     preset: str = typer.Option("default", "--preset", help="quick 或 default"),
     eval_dir: Path | None = typer.Option(None, "--eval-dir", help="冻结评估集根目录; 默认 data/eval"),
     register: bool = typer.Option(True, "--register/--no-register", help="注册到 MLflow 并执行晋升门槛"),
+    site_db: str | None = typer.Option(
+        None,
+        "--site-db",
+        help="加入该数据库中的现场标注 (人工更正、导出标注), 并按时间留出最近标注供门槛比较",
+    ),
 ) -> None:
     """训练分类模型, 记录到 MLflow, 注册为挑战者并在不劣于冠军时晋升。"""
     _check_preset(preset)
@@ -104,7 +109,7 @@ def train_command(
 
     try:
         outcome = train_classifier(
-            model, data, base=base, preset=preset, register=register, eval_dir=eval_dir
+            model, data, base=base, preset=preset, register=register, eval_dir=eval_dir, site_db=site_db
         )
     except (DataError, IngestError, BaseModelError, AgreementError, ModelNotFoundError) as err:
         fail(str(err))

@@ -94,6 +94,10 @@ def retrain_command(
     preset: str = typer.Option("quick", "--preset", help="训练预设: quick 或 default"),
     kinds: str = typer.Option("baseline,transformer,risk", "--kinds", help="要训练的模型，逗号分隔"),
     base: Path | None = typer.Option(None, "--base", help="Transformer 预训练底座目录"),
+    db: str | None = typer.Option(None, "--db", help="读取现场标注与转写的数据库（默认配置中的数据库）"),
+    use_store: bool | None = typer.Option(
+        None, "--store/--no-store", help="是否用库中的现场标注与转写（默认 [learning] use_store）"
+    ),
 ) -> None:
     """运行重训练流程：训练、评估、注册，并按门槛晋升冠军模型。"""
     _quiet_prefect_defaults()
@@ -105,6 +109,8 @@ def retrain_command(
             preset=preset,
             kinds=[k.strip() for k in kinds.split(",") if k.strip()],
             base=str(base) if base else None,
+            db_url=db,
+            use_store=use_store,
         )
     except _user_errors() as exc:
         fail(_first_line(exc))

@@ -76,6 +76,9 @@ def risk_train(
         None, "--budget", help="预警量预算（每千通来电预警单数）；默认取配置"
     ),
     register: bool = typer.Option(True, "--register/--no-register", help="注册到 MLflow 并执行晋升门槛"),
+    site_db: str | None = typer.Option(
+        None, "--site-db", help="加入该数据库中已知 12398 结果的现场来电（按 [learning] label_weight 加权）"
+    ),
 ) -> None:
     """按日期回放模拟数据训练升级风险模型，选定分级阈值，记入 MLflow 并注册 escalation-risk。"""
     from models.risk_model import train_and_register
@@ -84,7 +87,7 @@ def risk_train(
     if data is not None and not data.is_dir():
         fail(f"数据目录不存在: {data}")
     try:
-        result = train_and_register(data, days, seed, budget, scale, register)
+        result = train_and_register(data, days, seed, budget, scale, register, site_db=site_db)
     except (DatasetError, SimulationError, ValueError) as exc:
         fail(str(exc).splitlines()[0])
     for line in result.lines:

@@ -19,7 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.retries import RETRY
-from pipeline.config import SAMPLE_DIR
+from pipeline.config import SAMPLE_DIR, get_settings
 
 FLOW_NAME = "retrain"
 KINDS: tuple[str, ...] = ("baseline", "transformer", "ensemble", "risk")
@@ -44,17 +44,24 @@ def _row(kind: str, outcome: Any) -> dict[str, Any]:
 
 @task(name="train-classifier", **RETRY)
 def train_classifier_task(
-    kind: str, data_dir: str, base: str | None, preset: str, eval_dir: str | None = None
+    kind: str,
+    data_dir: str,
+    base: str | None,
+    preset: str,
+    eval_dir: str | None = None,
+    site_db: str | None = None,
 ) -> dict[str, Any]:
     """One classifier through ``models.training.train_classifier`` (train, evaluate, register, gate)."""
     from models.training import train_classifier
 
-    outcome = train_classifier(kind, data_dir, base=base, preset=preset, register=True, eval_dir=eval_dir)
+    outcome = train_classifier(
+        kind, data_dir, base=base, preset=preset, register=True, eval_dir=eval_dir, site_db=site_db
+    )
     return _row(kind, outcome)
 
 
 @task(name="train-risk-model", **RETRY)
-def train_risk_task(data_dir: str) -> dict[str, Any]:
+def train_risk_task(data_dir: str, site_db: str | None = None) -> dict[str, Any]:
     """The escalation-risk model through its own entry point (``complaints risk train``), gated the same way.
 
     It has no presets. A folder with fewer than 60 labelled nights (the bundled samples have 3) is
@@ -69,6 +76,7 @@ def train_risk_task(data_dir: str) -> dict[str, Any]:
         register=True,
         progress=False,
         min_nights=MIN_TRAINING_NIGHTS,
+        site_db=site_db,
     )
     return _row("risk", outcome)
 
@@ -94,13 +102,23 @@ def retrain(
     kinds: list[str] | None = None,
     base: str | None = None,
     eval_dir: str | None = None,
+    db_url: str | None = None,
+    use_store: bool | None = None,
 ) -> list[dict[str, Any]]:
     """Train each kind in ``kinds`` (default: baseline, transformer, risk) on ``data_dir`` (default: the samples).
 
+    Both models also learn from the site's store (``db_url``, default the
+    configured database): the classifiers from its labelled calls, its transcripts
+    and its newest labels for the gate, the risk model from its scored calls whose
+    12398 outcome is known; ``use_store`` (default ``[learning] use_store``) turns that off.
     ``eval_dir`` replaces the bundled frozen evaluation sets (tests use tiny ones).
     """
+    from models.site_data import learning_settings
+
     logger = get_run_logger()
     data = str(Path(data_dir) if data_dir else SAMPLE_DIR)
+    store = learning_settings().use_store if use_store is None else use_store
+    site_db = (db_url or get_settings().db_url) if store else None
     wanted = list(kinds or KINDS)
     unknown = [k for k in wanted if k not in KINDS]
     if unknown:
@@ -114,9 +132,9 @@ def retrain(
             continue
         logger.info("训练 %s（预设 %s，数据 %s）", kind, preset, data)
         future = (
-            train_risk_task.submit(data)
+            train_risk_task.submit(data, site_db)
             if kind == "risk"
-            else train_classifier_task.submit(kind, data, base, preset, eval_dir)
+            else train_classifier_task.submit(kind, data, base, preset, eval_dir, site_db)
         )
         future.wait()
         if future.state.is_completed():

@@ -55,6 +55,16 @@ class GateDecision:
     difference: Interval | None
     failures: list[str] = field(default_factory=list)
     reason: str = ""
+    recent_difference: Interval | None = None
+
+
+@dataclass(frozen=True)
+class RecentLabels:
+    """The site's newest labels, held out by time, with both models' categories on them."""
+
+    truth: Sequence[str]
+    candidate: Sequence[str]
+    champion: Sequence[str] | None
 
 
 def _codes(values: Sequence[str], labels: Sequence[str]) -> np.ndarray:
@@ -136,11 +146,15 @@ def decide(
     candidate_ece: float,
     champion: Sequence[str] | None,
     config: GateConfig = GateConfig(),
+    recent: RecentLabels | None = None,
 ) -> GateDecision:
     """Apply the gate on dev: absolute floors for the candidate, then the paired comparison.
 
     Without a champion there is nothing to compare with and nothing to fall back
     on, so the candidate is promoted; the floors it misses are still reported.
+    With ``recent`` (the site's newest labels), the challenger must not be worse
+    there either, by the same paired test: dev is written by people, but the
+    recent labels are what the site says now.
     """
     failures: list[str] = []
     for label, f1 in class_f1(truth, candidate).items():
@@ -157,10 +171,21 @@ def decide(
         failures.append(
             f"开发集宏F1差值 {diff.value:+.3f}（90%区间 {diff.low:+.3f}～{diff.high:+.3f}）下限低于 -{config.margin:.3f}"
         )
+    recent_note, recent_diff = "", None
+    if recent is not None and recent.champion is not None and len(recent.truth):
+        r_cand, r_champ, recent_diff = paired_difference(
+            recent.truth, recent.candidate, recent.champion, n_boot=config.n_boot, seed=config.seed
+        )
+        recent_note = f"；现场最近 {len(recent.truth)} 条标注宏F1 候选 {r_cand} 对 冠军 {r_champ}"
+        if recent_diff.low < -config.margin:
+            failures.append(
+                f"现场最近标注宏F1差值 {recent_diff.value:+.3f}（90%区间 {recent_diff.low:+.3f}～"
+                f"{recent_diff.high:+.3f}）下限低于 -{config.margin:.3f}"
+            )
     promoted = not failures
     verdict = "晋升为冠军" if promoted else "保留为挑战者：" + "；".join(failures)
-    reason = f"开发集宏F1 候选 {cand} 对 冠军 {champ}，{verdict}"
-    return GateDecision(promoted, cand, champ, diff, failures, reason)
+    reason = f"开发集宏F1 候选 {cand} 对 冠军 {champ}{recent_note}，{verdict}"
+    return GateDecision(promoted, cand, champ, diff, failures, reason, recent_diff)
 
 
 def scalar_decision(candidate: float, champion: float | None, margin: float = 0.0) -> GateDecision:

@@ -9,6 +9,7 @@ The result is a normal HF checkpoint folder, itself a valid ``--base``.
 from __future__ import annotations
 
 import math
+import shutil
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -150,6 +151,61 @@ def representation_spread(bert: torch.nn.Module, tokenizer: BertTokenizer, texts
     return float(torch.stack([h[m].std(dim=0).mean() for h, m in zip(hidden, mask, strict=True)]).mean())
 
 
+def _examples(
+    texts: Sequence[str], tokenizer: BertTokenizer, max_len: int, progress: bool
+) -> list[tuple[list[int], list[int]]]:
+    """Token ids of each text with the jieba word each token belongs to (for whole-word masking)."""
+    enc = tokenizer(list(texts), truncation=True, max_length=max_len, return_offsets_mapping=True)
+    return [
+        (ids, word_ids_for(text, offs))
+        for text, ids, offs in tqdm(
+            zip(texts, enc["input_ids"], enc["offset_mapping"], strict=True),
+            total=len(texts),
+            desc="分词(整词掩码)",
+            disable=not progress,
+        )
+    ]
+
+
+def _mlm_steps(
+    model: BertForMaskedLM,
+    tokenizer: BertTokenizer,
+    examples: list[tuple[list[int], list[int]]],
+    cfg: PretrainConfig,
+    rng: random.Random,
+    probe: Sequence[str],
+    progress: bool,
+    desc: str,
+) -> tuple[float, list[dict[str, float]]]:
+    """``cfg.steps`` whole-word MLM steps on random batches; the top layer's spread and the loss history."""
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(cfg.steps * cfg.warmup_ratio), cfg.steps)
+    spread = representation_spread(model.bert, tokenizer, probe)
+    history: list[dict[str, float]] = []
+    bar = tqdm(range(1, cfg.steps + 1), desc=desc, disable=not progress)
+    for step in bar:
+        batch = rng.sample(examples, min(cfg.batch_size, len(examples)))
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
+        attention = torch.zeros_like(ids)
+        for i, (row, _) in enumerate(batch):
+            ids[i, : len(row)] = torch.tensor(row)
+            attention[i, : len(row)] = 1
+        inputs, labels = whole_word_mask(ids, [w for _, w in batch], tokenizer, cfg.mask_prob, rng)
+        loss = masked_lm_loss(model, inputs, attention, labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        if step % cfg.check_every == 0 or step == cfg.steps:
+            spread = representation_spread(model.bert, tokenizer, probe)
+            history.append({"step": step, "loss": round(loss.item(), 4), "spread": round(spread, 4)})
+        bar.set_postfix(loss=f"{loss.item():.3f}", spread=f"{spread:.3f}")
+    return spread, history
+
+
 def pretrain(
     texts: Sequence[str],
     out_dir: str | Path,
@@ -173,16 +229,7 @@ def pretrain(
     tokenizer = BertTokenizer.from_pretrained(str(out), local_files_only=True)
     tokenizer.model_max_length = cfg.max_len
 
-    enc = tokenizer(texts, truncation=True, max_length=cfg.max_len, return_offsets_mapping=True)
-    examples = [
-        (ids, word_ids_for(text, offs))
-        for text, ids, offs in tqdm(
-            zip(texts, enc["input_ids"], enc["offset_mapping"], strict=True),
-            total=len(texts),
-            desc="分词(整词掩码)",
-            disable=not progress,
-        )
-    ]
+    examples = _examples(texts, tokenizer, cfg.max_len, progress)
 
     model_config = BertConfig(
         vocab_size=len(tokenizer),
@@ -194,33 +241,8 @@ def pretrain(
         pad_token_id=tokenizer.pad_token_id,
     )
     model = BertForMaskedLM(model_config)
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(cfg.steps * cfg.warmup_ratio), cfg.steps)
-
     probe = [t for t in texts[:64] if len(t) > 8][:32] or texts[:32]
-    spread = representation_spread(model.bert, tokenizer, probe)
-    history: list[dict[str, float]] = []
-    bar = tqdm(range(1, cfg.steps + 1), desc="MLM 预训练", disable=not progress)
-    for step in bar:
-        batch = rng.sample(examples, min(cfg.batch_size, len(examples)))
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
-        attention = torch.zeros_like(ids)
-        for i, (row, _) in enumerate(batch):
-            ids[i, : len(row)] = torch.tensor(row)
-            attention[i, : len(row)] = 1
-        inputs, labels = whole_word_mask(ids, [w for _, w in batch], tokenizer, cfg.mask_prob, rng)
-        loss = masked_lm_loss(model, inputs, attention, labels)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
-        if step % cfg.check_every == 0 or step == cfg.steps:
-            spread = representation_spread(model.bert, tokenizer, probe)
-            history.append({"step": step, "loss": round(loss.item(), 4), "spread": round(spread, 4)})
-        bar.set_postfix(loss=f"{loss.item():.3f}", spread=f"{spread:.3f}")
+    spread, history = _mlm_steps(model, tokenizer, examples, cfg, rng, probe, progress, "MLM 预训练")
 
     if spread < COLLAPSED_SPREAD:
         print(
@@ -230,4 +252,43 @@ def pretrain(
     model.config.update({"complaints_pretrain": asdict(cfg), "complaints_pretrain_history": history})
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    return out
+
+
+def continue_pretraining(
+    base_dir: str | Path,
+    texts: Sequence[str],
+    out_dir: str | Path,
+    steps: int,
+    progress: bool = True,
+    seed: int = 7,
+) -> Path:
+    """More whole-word MLM on ``texts`` (a site's stored calls) from an existing base, same vocabulary.
+
+    The vocabulary stays the base's (the fine-tuning head and ONNX export expect
+    it); what changes is what the encoder expects around the site's words. A
+    lower learning rate than pretraining from scratch keeps what the base knew.
+    """
+    if not texts:
+        raise ValueError("继续预训练的语料为空")
+    base_dir, out = Path(base_dir), Path(out_dir)
+    tokenizer = BertTokenizer.from_pretrained(str(base_dir), local_files_only=True)
+    model = BertForMaskedLM.from_pretrained(str(base_dir), local_files_only=True, dtype=torch.float32)
+    max_len = min(int(model.config.max_position_embeddings), tokenizer.model_max_length or 10**6)
+    cfg = PretrainConfig(
+        steps=steps, batch_size=16, lr=1e-4, check_every=max(1, steps), max_len=max_len, seed=seed
+    )
+    rng = random.Random(seed)
+    torch.manual_seed(seed)
+    texts = list(texts)
+    examples = _examples(texts, tokenizer, cfg.max_len, progress)
+    probe = [t for t in texts[:64] if len(t) > 8][:32] or texts[:32]
+    spread, history = _mlm_steps(model, tokenizer, examples, cfg, rng, probe, progress, "现场语料继续预训练")
+    model.config.update(
+        {"complaints_site_pretrain": {"steps": steps, "texts": len(texts), "history": history}}
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    shutil.copy2(base_dir / "vocab.txt", out / "vocab.txt")  # the very same vocabulary, byte for byte
     return out

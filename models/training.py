@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from models.calibration import fit_temperature
 from models.data import eval_sets, fingerprint, load_labeled_texts
 from models.evaluation import EvalReport, evaluate_classifier, format_table, plot_confusion, plot_reliability
-from models.gate import GateDecision, decide
+from models.gate import GateDecision, RecentLabels, decide
 from models.pyfunc_model import ComplaintClassifierModel
 from models.registry import (
     GateResult,
@@ -37,6 +37,7 @@ from models.registry import (
 )
 from models.review import ReviewChoice, choose_threshold
 from models.settings import classifier_settings, gate_config, review_threshold
+from models.site_data import SiteData, learning_settings, load_site, weighted
 from models.text_prep import TextPrep, augmented
 from pipeline.config import REPO_ROOT
 
@@ -48,6 +49,7 @@ KINDS: tuple[str, ...] = ("baseline", "transformer", "ensemble")
 log = logging.getLogger(__name__)
 
 GATE_SET = "dev"
+RECENT_SET = "site_recent"
 INPUT_EXAMPLE = ["坐席：您好，请问有什么可以帮您？\n客户：我家从早上开始就停电了，什么时候能来电？"]
 
 
@@ -107,6 +109,30 @@ def _train_baseline(train: pd.DataFrame, text_prep: TextPrep, workdir: Path) -> 
     path = clf.save(workdir / "baseline.joblib")
     meta = {"kind": "baseline", "labels": clf.labels}
     return Trained(clf, {"baseline": str(path)}, meta, text_prep, {})
+
+
+def site_base(
+    base: str | Path | None, site: SiteData | None, text_prep: TextPrep, train: pd.DataFrame, workdir: Path
+) -> str | Path | None:
+    """The compact base after more masked-language steps on the site's stored calls, when there are enough.
+
+    Fine-tuning then starts from an encoder that has read the site's own words
+    (its place names, its dialect, its ASR errors), labelled or not.
+    """
+    settings = learning_settings()
+    if site is None or settings.mlm_steps <= 0 or len(site.transcripts) < settings.mlm_min_texts:
+        return base
+    from models.pretrain import continue_pretraining
+    from models.transformer_training import resolve_base
+
+    start = resolve_base(base, text_prep.prepare_many(train["transcript"].tolist()[:2000]), "quick")
+    texts = text_prep.prepare_many(site.transcripts)
+    print(f"在现场 {len(texts)} 条转写上继续预训练 {settings.mlm_steps} 步（起点 {start}）…")
+    out = continue_pretraining(start, texts, workdir / "site-base", settings.mlm_steps)
+    mlflow.log_params(
+        {"site_mlm_steps": settings.mlm_steps, "site_mlm_texts": len(texts), "site_mlm_from": str(start)}
+    )
+    return out
 
 
 def _train_transformer(
@@ -189,8 +215,15 @@ def train_classifier(
     preset: str | FinetuneConfig = "default",
     register: bool = True,
     eval_dir: str | Path | None = None,
+    site_db: str | None = None,
 ) -> TrainOutcome:
-    """Train, evaluate, log and (if register) gate one classifier. Raises DataError on unusable data."""
+    """Train, evaluate, log and (if register) gate one classifier. Raises DataError on unusable data.
+
+    With ``site_db`` the store's labelled calls join the simulated ones (each
+    counted ``[learning] label_weight`` times), the transformer's base first
+    reads the stored transcripts, and the newest labels are held out by time
+    for the gate.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown model kind: {kind}")
     settings = classifier_settings()
@@ -199,6 +232,12 @@ def train_classifier(
     data = load_labeled_texts(data_dir)
     frozen = eval_sets(eval_dir)
     train, val = split_train_val(data)
+    site = load_site(site_db) if site_db else None
+    if site is not None:
+        print(site.summary())
+        train = weighted(train, site.train, learning_settings().label_weight)
+        if len(site.holdout):
+            frozen[RECENT_SET] = site.holdout[["call_id", "transcript", "category"]]
     text_prep = TextPrep(max_chars=settings.max_chars)
     commit = git_commit()
 
@@ -216,8 +255,16 @@ def train_classifier(
                 "max_chars": text_prep.max_chars,
                 "review_threshold_configured": str(settings.review_threshold),
                 "base": str(base) if base else "default",
+                "site_labels_train": len(site.train) if site else 0,
+                "site_labels_recent": len(site.holdout) if site else 0,
+                "site_transcripts": len(site.transcripts) if site else 0,
+                "site_label_weight": learning_settings().label_weight if site else 0,
             }
         )
+        if site is not None and site.labelled:
+            mlflow.set_tag("site_labels_sha256", fingerprint(pd.concat([site.train, site.holdout])))
+        if kind != "baseline":
+            base = site_base(base, site, text_prep, train, workdir)
         # early stopping reads dev where there is one: hand-written text, not the simulator's
         stop_on = frozen.get(GATE_SET, val)
         mlflow.log_param("early_stopping_set", GATE_SET if GATE_SET in frozen else "val")
@@ -290,12 +337,20 @@ def train_classifier(
         gate_df = frozen.get(GATE_SET, val)
         set_name = GATE_SET if GATE_SET in frozen else "val"
         champion = champion_predictions(settings.registered_name, gate_df)
+        recent = None
+        if RECENT_SET in frozen:
+            recent = RecentLabels(
+                frozen[RECENT_SET]["category"].tolist(),
+                candidate_categories[RECENT_SET],
+                champion_predictions(settings.registered_name, frozen[RECENT_SET]),
+            )
         decision: GateDecision = decide(
             gate_df["category"].tolist(),
             candidate_categories[set_name],
             reports[set_name].ece,
             champion,
             gate_config(settings),
+            recent,
         )
         gate = register_and_gate(settings.registered_name, info.model_uri, run_id, decision)
         version = f"{gate.name}/{gate.version}"

@@ -39,6 +39,8 @@ from models.risk.metrics import alert_metrics, call_metrics, choose_thresholds, 
 from models.risk.model import RISK_MODEL_NAME, RiskModel, RiskPyfunc, load_risk_model
 from models.risk.plots import plot_recall_curves
 from models.risk.replay import load_replay
+from models.risk.site_rows import site_risk_rows
+from models.site_data import learning_settings
 from pipeline.risk.baseline import KeywordBaseline
 from pipeline.risk.config import load_risk_config
 
@@ -76,6 +78,8 @@ def fit_estimator(train: pd.DataFrame, seed: int = 0) -> Any:
     keep = ~quiet_negative | (rng.random(len(train)) < QUIET_KEEP)
     train = train.loc[keep]
     weight = np.where(quiet_negative[keep], 1 / QUIET_KEEP, 1.0)
+    if "weight" in train.columns:
+        weight = weight * train["weight"].to_numpy(dtype=float)
     x = feature_matrix(train, RISK_COLUMNS)
     y = train["y"].to_numpy()
     positives = int(y.sum())
@@ -124,11 +128,14 @@ def train_and_register(
     register: bool = True,
     progress: bool = True,
     min_nights: int = 0,
+    site_db: str | None = None,
 ) -> RiskTrainResult:
     """Replay simulated nights, fit, choose thresholds, log to MLflow and pass the promotion gate.
 
     Without ``data_dir``, or when it holds fewer than ``min_nights`` labelled nights, a fresh
-    simulation of ``days`` nights (``seed``) is made first.
+    simulation of ``days`` nights (``seed``) is made first. With ``site_db``, the store's scored
+    calls whose 12398 outcome is known join the training rows, each weighted ``[learning]
+    label_weight`` (validation stays on replayed nights, so the gate compares like with like).
     The gate compares recall before escalation at the alert budget on the
     validation nights, with thresholds chosen for each model on those same nights.
     """
@@ -150,6 +157,15 @@ def train_and_register(
             simulate(data_dir, days=days, seed=seed, scale=scale, progress=progress)
         frame = load_replay(Path(data_dir), config, progress)
         train, val = split_by_night(frame)
+        site = site_risk_rows(site_db, config)
+        if len(site):
+            weight = learning_settings().label_weight
+            train = pd.concat(
+                [train.assign(weight=1.0), site.assign(weight=float(weight))], ignore_index=True
+            )
+            notes.append(
+                f"加入现场已知结果的来电 {len(site)} 条（其中 {int(site['y'].sum())} 条 12398 升级），权重 {weight}"
+            )
         estimator = fit_estimator(train, seed)
         val_scores = estimator.predict_proba(feature_matrix(val, RISK_COLUMNS))[:, 1]
         thresholds = choose_thresholds(val, val_scores, budget)
@@ -190,6 +206,8 @@ def train_and_register(
                     "features": len(RISK_COLUMNS),
                     "hazard_days": config.hazard_days,
                     "replay_rows": len(frame),
+                    "site_rows": len(site),
+                    "site_positives": int(site["y"].sum()) if len(site) else 0,
                     "estimator": "HistGradientBoosting+CalibratedClassifierCV",
                 }
             )

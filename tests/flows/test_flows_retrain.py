@@ -54,3 +54,51 @@ def test_retrain_promotes_then_refuses(own_registry, tiny_data, tmp_path, monkey
 def test_retrain_rejects_unknown_kinds(own_registry) -> None:
     with pytest.raises(ValueError, match="未知的模型类型"):
         retrain(kinds=["gbm"])
+
+
+def test_retrain_reads_the_sites_labels_from_the_store(own_registry, tiny_data, tmp_path) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from pipeline.storage import session_factory, upgrade
+    from pipeline.storage.models import Call
+
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    engine = upgrade(url)
+    start = datetime(2026, 10, 1, 20, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with session_factory(engine).begin() as session:
+        for i in range(12):
+            at = start + timedelta(hours=i)
+            session.add(
+                Call(
+                    call_id=f"site-{i}",
+                    night=at.date(),
+                    call_time=at,
+                    customer_key=f"k{i}",
+                    customer_masked="户号****0001",
+                    unit="大理供电局",
+                    transcript=f"客户：屋头电压低得很，第{i}回了",
+                    category="other",
+                    confidence=0.5,
+                    escalation_score=0.1,
+                    risk_level="none",
+                    coded_category="voltage",
+                )
+            )
+    engine.dispose()
+    rows = retrain(
+        data_dir=str(tiny_data["train"]), kinds=["baseline"], eval_dir=str(tiny_data["eval"]), db_url=url
+    )
+    configure_mlflow()
+    version = MlflowClient().get_model_version("complaint-classifier", rows[0]["version"].split("/")[1])
+    params = MlflowClient().get_run(version.run_id).data.params
+    assert int(params["site_labels_train"]) + int(params["site_labels_recent"]) == 12
+    no_store = retrain(
+        data_dir=str(tiny_data["train"]),
+        kinds=["baseline"],
+        eval_dir=str(tiny_data["eval"]),
+        db_url=url,
+        use_store=False,
+    )
+    version = MlflowClient().get_model_version("complaint-classifier", no_store[0]["version"].split("/")[1])
+    assert MlflowClient().get_run(version.run_id).data.params["site_labels_train"] == "0"
