@@ -9,8 +9,8 @@ The result is a normal HF checkpoint folder, itself a valid ``--base``.
 from __future__ import annotations
 
 import math
-import shutil
 import random
+import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
