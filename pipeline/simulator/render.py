@@ -72,10 +72,11 @@ class Rendered:
 
 
 class Renderer:
-    """Renders calls of one phrasing partition (``train`` or ``holdout``)."""
+    """Renders calls of one phrasing partition (``train`` or ``holdout``), optionally by some writers only."""
 
-    def __init__(self, split: str) -> None:
+    def __init__(self, split: str, writers: frozenset[str] | None = None) -> None:
         self.split = split
+        self.writers = writers
         self.g = grammar()
 
     # -- helpers -------------------------------------------------------------------------
@@ -201,7 +202,7 @@ class Renderer:
             vulnerable=p.vulnerable,
             wide=p.wide,
         )
-        return text_bank().draw(want, self.split, rng)
+        return text_bank().draw(want, self.split, rng, self.writers)
 
     def _voice(self, text: str, plan: CallPlan, rng: random.Random, level: float) -> str:
         cust = plan.problem.customer

@@ -105,8 +105,12 @@ def simulate(
     scale: float = 1.0,
     holdout: bool = False,
     progress: bool = False,
+    writers: frozenset[str] | None = None,
 ) -> SimulationSummary:
-    """Simulate ``days`` nights from ``start`` into ``out_dir``; same arguments, same bytes."""
+    """Simulate ``days`` nights from ``start`` into ``out_dir``; same arguments, same bytes.
+
+    ``writers`` limits whole-written language to those writers' items (``data/simbank``), so a
+    benchmark can train on some writers and meet a site that speaks like the others."""
     out_dir = Path(out_dir)
     _validate(out_dir, days, scale)
     weights = _configured(EscalationWeights(), "escalation")
@@ -129,7 +133,7 @@ def simulate(
                     problems.add(problem.problem_id)
                     if problem.escalated_at is not None:
                         escalated.add(problem.problem_id)
-    renderer = Renderer(split)
+    renderer = Renderer(split, writers)
     render_rng = random.Random(f"{seed}:{split}:render")
     masked_units = {u.spec.name for i, u in enumerate(world.units) if i % 3 == 0}
     labels: Counter[str] = Counter()

@@ -134,13 +134,17 @@ class TextBank:
     def subtypes(self, category: str) -> set[str]:
         return {i.subtype for i in self.items if i.category == category}
 
-    def draw(self, want: Want, split: str, rng: random.Random) -> BankItem | None:
-        """An item for this call: same subtype, a register the channel allows, the region when possible."""
+    def draw(
+        self, want: Want, split: str, rng: random.Random, writers: frozenset[str] | None = None
+    ) -> BankItem | None:
+        """An item for this call: same subtype, a register the channel allows, the region when possible.
+
+        ``writers`` limits the items to some writers' (a site that speaks unlike the training data)."""
         for register in _registers_for(want, rng):
             pool = [
                 i
                 for i in self._index.get((split, want.category, want.subtype, register), ())
-                if _compatible(i, want)
+                if _compatible(i, want) and (writers is None or i.writer in writers)
             ]
             if not pool:
                 continue
