@@ -86,6 +86,8 @@ def run_nightly_command(
         typer.echo(f"整文件隔离: {bad['source']}（{bad['reason']}）")
     for unknown in counts.get("unknown_files", []):
         typer.echo(f"未识别的文件（未读取）: {unknown}")
+    if result.get("drift"):
+        typer.echo(result["drift"])
     typer.echo(f"报告: {result['report']}")
 
 

@@ -6,7 +6,9 @@ partition, history + risk + storage for the whole night), the count identity in
 ``pipeline.counting``. What the flow adds: partitions scored as mapped tasks
 (thread pool, or Dask with an address), retries on transient failures,
 per-partition checkpoints so a killed run resumes, and Prefect artifacts a
-person can read in the UI.
+person can read in the UI. After the report's numbers are stored, the night's
+language is compared with the champion's training data (``flows.drift_trigger``);
+past a ``[drift]`` threshold a retrain run is requested from Prefect.
 
 Idempotent per night: calls already stored are skipped and slips are created
 by ``assess_and_store``, which never duplicates a call or a slip. Every run
@@ -26,12 +28,14 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from flows import model_cache, partitions
+from flows.drift_trigger import run_drift_check
 from flows.notify import notify_after_store
 from flows.partitions import Partition
 from flows.retries import RETRY
 from pipeline import counting, scoring
 from pipeline import report as night_report
 from pipeline.config import get_settings
+from pipeline.drift import DriftOutcome
 from pipeline.ingest import read_export
 from pipeline.nights import (
     NIGHT_RE,
@@ -197,8 +201,10 @@ def prove_counts(prepared: PreparedNight, db_url: str) -> list[counting.FileCoun
 
 
 @task(name="report", **RETRY)
-def publish_report(prepared: PreparedNight, db_url: str, files: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write the report from what is stored for the night, and publish it as Prefect artifacts."""
+def publish_report(
+    prepared: PreparedNight, db_url: str, files: list[dict[str, Any]], drift: DriftOutcome | None = None
+) -> dict[str, Any]:
+    """Write the report from what is stored for the night (and its drift check), publish it as artifacts."""
     engine = make_engine(db_url)
     try:
         with session_scope(session_factory(engine)) as session:
@@ -209,6 +215,7 @@ def publish_report(prepared: PreparedNight, db_url: str, files: list[dict[str, A
     summary.rows_read = prepared.counts.get("rows_read")
     summary.duplicates = prepared.counts.get("duplicates", 0)
     summary.identity = counting.identity_markdown(counts)
+    summary.drift = drift
     summary.notes = [
         *(f"整文件隔离: {b['source']}（{b['reason']}）" for b in prepared.counts.get("bad_files", [])),
         *(f"未识别的文件（未读取）: {u}" for u in prepared.counts.get("unknown_files", [])),
@@ -282,7 +289,10 @@ def nightly_scoring(
         files = [f.to_dict() for f in prove_counts(prepared, db_url)]
         counts["files"] = files
         counts["identity"] = counting.identity_line([counting.FileCount(**f) for f in files])
-        published = publish_report(prepared, db_url, files)
+        drift = run_drift_check(night, db_url, versions["classifier_uri"])
+        counts["drift"] = drift.status
+        counts["retrain_triggered"] = drift.retrain_triggered
+        published = publish_report(prepared, db_url, files, drift)
     except BaseException as exc:
         if prepared is not None:
             partitions.remove_records(night, prepared.key)
@@ -290,7 +300,7 @@ def nightly_scoring(
         raise
     partitions.clear(night, prepared.key)
     finish_run(db_url, run_id, "done", counts, versions, None)
-    return {"night": night, "source": str(src), "counts": counts, **published}
+    return {"night": night, "source": str(src), "counts": counts, "drift": drift.line(), **published}
 
 
 def task_runner(dask_address: str | None = None, runner: str = "threads", workers: int = 2) -> Any:

@@ -23,6 +23,8 @@ from sklearn.model_selection import train_test_split
 
 from models.calibration import fit_temperature
 from models.data import eval_sets, fingerprint, load_labeled_texts
+from models.drift_profile import ARTIFACT as DRIFT_PROFILE
+from models.drift_profile import write_profile
 from models.evaluation import EvalReport, evaluate_classifier, format_table, plot_confusion, plot_reliability
 from models.gate import GateDecision, RecentLabels, decide
 from models.pyfunc_model import ComplaintClassifierModel
@@ -317,6 +319,8 @@ def train_classifier(
         mlflow.log_artifacts(str(plots), artifact_path="evaluation")
         mlflow.log_text(format_table(list(reports.values())), "evaluation/summary.txt")
 
+        # the nightly drift check compares each night with the data of the model that scored it
+        artifacts[DRIFT_PROFILE] = str(write_profile(clf, val, train, text_prep, workdir))
         (workdir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         artifacts["meta"] = str(workdir / "meta.json")
         artifacts["text_prep"] = str(text_prep.save(workdir / "text_prep.json"))

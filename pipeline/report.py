@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline.config import get_settings
+from pipeline.drift import DriftOutcome
 from pipeline.labels import LABEL_ZH, LABELS, RISK_LEVEL_ZH, RISK_LEVELS
 from pipeline.ledger import LEVELS
 from pipeline.storage import Call, QuarantinedRow, Slip
@@ -56,6 +57,7 @@ class NightSummary:
     duplicates: int = 0
     identity: str | None = None
     notes: list[str] = field(default_factory=list)
+    drift: DriftOutcome | None = None
 
     def __post_init__(self) -> None:
         for name, columns in (("calls", CALL_COLUMNS), ("slips", SLIP_COLUMNS)):
@@ -154,6 +156,8 @@ def summary_markdown(summary: NightSummary) -> str:
         parts += [f"| {reason} | {n} |" for reason, n in sorted(summary.quarantine_reasons.items())]
     else:
         parts.append("（无）")
+    if summary.drift is not None:
+        parts += ["", "## 语言漂移检查", "", summary.drift.markdown()]
     parts += ["", "## 使用的模型版本", ""]
     if summary.model_versions:
         parts += [f"- {role}: `{version}`" for role, version in sorted(summary.model_versions.items())]

@@ -63,6 +63,8 @@ def test_nightly_scores_every_good_row_and_quarantines_the_bad(
     assert f"评分来电: {len(tiny.good_ids)} 条" in text
     assert f"隔离行: {tiny.bad_rows} 条" in text
     assert (report.parent / "slips_by_unit.png").stat().st_size > 0
+    assert result["counts"]["drift"] == "too_few_calls" and result["counts"]["retrain_triggered"] is False
+    assert "## 语言漂移检查" in text and "少于 min_calls 200，不作漂移判断" in text
     assert report.parent == product_env / "reports" / NIGHT
 
     engine = make_engine(db_url)
