@@ -307,6 +307,44 @@ def find_problem_slip(
     return None
 
 
+def _new_slip(
+    session: Session,
+    latest: Call,
+    night: date,
+    *,
+    category: str,
+    problem_id: str | None,
+    level: str,
+    score: float,
+    reasons: Sequence[dict[str, Any]],
+    now: datetime,
+    config: RiskConfig,
+    first_call_at: datetime,
+    call_count: int,
+) -> Slip:
+    """A freshly issued slip for a problem whose latest call is ``latest`` (customer, unit, place from it)."""
+    return Slip(
+        slip_no=_next_slip_no(session, night),
+        unit=latest.unit,
+        customer_key=latest.customer_key,
+        customer_masked=latest.customer_masked,
+        area=latest.area,
+        category=category,
+        problem_id=problem_id,
+        level=level,
+        score=score,
+        reasons=list(reasons),
+        recommended_actions=recommended_actions(level, [r["code"] for r in reasons]),
+        status="issued",
+        due_at=due_at_for(level, now, config),
+        created_at=now,
+        updated_at=now,
+        first_call_at=first_call_at,
+        last_call_at=latest.call_time,
+        call_count=call_count,
+    )
+
+
 def record_call(
     session: Session,
     call: Call,
@@ -368,24 +406,18 @@ def record_call(
         return slip
     if call.risk_level == "none":
         return None
-    slip = Slip(
-        slip_no=_next_slip_no(session, night),
-        unit=call.unit,
-        customer_key=call.customer_key,
-        customer_masked=call.customer_masked,
-        area=call.area,
+    slip = _new_slip(
+        session,
+        call,
+        night,
         category=category,
         problem_id=call.problem_id,
         level=call.risk_level,
         score=call.escalation_score,
-        reasons=list(call.reasons),
-        recommended_actions=recommended_actions(call.risk_level, [r["code"] for r in call.reasons]),
-        status="issued",
-        due_at=due_at_for(call.risk_level, now, config),
-        created_at=now,
-        updated_at=now,
+        reasons=call.reasons,
+        now=now,
+        config=config,
         first_call_at=call.call_time,
-        last_call_at=call.call_time,
         call_count=1,
     )
     slip.calls.append(SlipCall(call=call, added_at=now))
@@ -451,24 +483,18 @@ def rescore_problem(
         return slip
     if not reasons:
         return None
-    slip = Slip(
-        slip_no=_next_slip_no(session, night or latest.night),
-        unit=latest.unit,
-        customer_key=latest.customer_key,
-        customer_masked=latest.customer_masked,
-        area=latest.area,
+    slip = _new_slip(
+        session,
+        latest,
+        night or latest.night,
         category=category,
         problem_id=problem_id,
         level=level,
         score=floor_score(level, score, config),
-        reasons=list(reasons),
-        recommended_actions=recommended_actions(level, [r["code"] for r in reasons]),
-        status="issued",
-        due_at=due_at_for(level, now, config),
-        created_at=now,
-        updated_at=now,
+        reasons=reasons,
+        now=now,
+        config=config,
         first_call_at=calls[0].call_time,
-        last_call_at=latest.call_time,
         call_count=len(calls),
     )
     for call in calls:
