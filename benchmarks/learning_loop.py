@@ -176,7 +176,7 @@ def _week_figures(engine, week: int, frame: pd.DataFrame, reps: int, labelled: s
         slip_of: dict[int, set[int]] = defaultdict(set)
         for slip_id, call_pk in session.execute(select(SlipCall.slip_id, SlipCall.call_id)):
             slip_of[call_pk].add(slip_id)
-        created = dict(session.execute(select(Slip.id, Slip.created_at)).tuples().all())
+        created = dict(session.execute(select(Slip.id, Slip.created_at)).all())
     frame = frame[frame["call_id"].isin(stored)]
     ids = frame["call_id"].tolist()
     truth = frame["category"].tolist()

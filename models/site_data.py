@@ -90,7 +90,7 @@ def site_labels(session) -> pd.DataFrame:
     corrections = select(Label.call_id, Label.value).where(
         Label.kind == "category", Label.source == "correction"
     )
-    corrected = dict(session.execute(corrections.order_by(Label.id)).tuples().all())
+    corrected = dict(session.execute(corrections.order_by(Label.id)).all())
     query = select(Call.call_id, Call.transcript, Call.call_time, Call.coded_category).where(
         or_(Call.coded_category.is_not(None), Call.call_id.in_(corrections.with_only_columns(Label.call_id)))
     )

@@ -71,7 +71,7 @@ def corrected_categories(session: Session, call_ids: Sequence[str]) -> dict[str,
         .where(Label.kind == "category", Label.source == "correction", Label.call_id.in_(list(call_ids)))
         .order_by(Label.id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def correct_category(
@@ -156,7 +156,7 @@ def _iso(moment: datetime | None) -> str:
 
 def iter_labels(session: Session) -> Iterator[dict[str, Any]]:
     """Every label: the ``labels`` rows in order, then the categories coded in exports, one flat dict each."""
-    slip_nos = dict(session.execute(select(Slip.id, Slip.slip_no)).tuples().all())
+    slip_nos = dict(session.execute(select(Slip.id, Slip.slip_no)).all())
     for label in session.scalars(select(Label).order_by(Label.id).execution_options(yield_per=1000)):
         yield {
             "call_id": label.call_id,

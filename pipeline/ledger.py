@@ -860,7 +860,7 @@ def notifications_for(session: Session, user: User, limit: int = 100) -> list[tu
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(limit)
     )
-    return [(n, no) for n, no in session.execute(query).tuples()]
+    return [(n, no) for n, no in session.execute(query)]
 
 
 def unread_count(session: Session, user: User) -> int:

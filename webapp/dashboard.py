@@ -83,7 +83,7 @@ def overdue_by_unit(session: Session, user: User, now: datetime | None = None) -
     query = scope_slips(
         select(Slip.unit, func.count()).where(Slip.status != "closed", Slip.due_at < now), user
     ).group_by(Slip.unit)
-    return dict(sorted(session.execute(query).tuples().all()))
+    return dict(sorted(session.execute(query).all()))
 
 
 def category_trend(session: Session, user: User) -> tuple[list[date], dict[str, list[int]]]:
@@ -91,7 +91,7 @@ def category_trend(session: Session, user: User) -> tuple[list[date], dict[str, 
     query = scope_calls(select(Call.night, Call.category, func.count()), user).group_by(
         Call.night, Call.category
     )
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     days = sorted({night for night, _, _ in rows})
     index = {d: i for i, d in enumerate(days)}
     series = {label: [0] * len(days) for label in LABELS}

@@ -45,9 +45,7 @@ def site_risk_rows(db_url: str | None, config: RiskConfig) -> pd.DataFrame:
                     select(Label.call_id, func.min(Label.observed_at))
                     .where(Label.kind == "escalation", Label.source == "outcome_12398")
                     .group_by(Label.call_id)
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             query = select(Call.call_id, Call.night, Call.scored_at, Call.features).where(
                 Call.scored_at <= known_until - horizon
