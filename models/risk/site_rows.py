@@ -28,7 +28,7 @@ FEATURE_NEEDED: tuple[str, ...] = tuple(c for c in RISK_COLUMNS if c != "keyword
 
 def site_risk_rows(db_url: str | None, config: RiskConfig) -> pd.DataFrame:
     """One row per stored call whose 12398 outcome is known: the risk features, ``y``, ``night``, ``rescore``."""
-    empty = pd.DataFrame(columns=[*FEATURE_NEEDED, "y", "night", "rescore"])
+    empty = pd.DataFrame(columns=list(dict.fromkeys([*FEATURE_NEEDED, "y", "night", "rescore"])))
     if not db_url or not database_exists(db_url):
         return empty
     engine = make_engine(db_url)

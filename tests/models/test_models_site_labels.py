@@ -234,3 +234,4 @@ def test_risk_rows_only_for_calls_whose_outcome_is_known(store) -> None:
     assert len(rows) == 2  # the old-format row lacks features, the recent one's window is still open
     assert sorted(rows["y"].tolist()) == [0, 1]
     assert set(rows.columns) >= set(FEATURE_NEEDED) | {"y", "night", "rescore"}
+    assert rows.columns.is_unique  # the replay's frame is concatenated with these rows

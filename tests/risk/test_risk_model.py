@@ -87,3 +87,60 @@ def test_train_registers_champion_then_gates_challenger(simulated_nights, mlflow
     assert 0 <= result.model.recall <= 1 and result.model.escalated_problems > 0
     assert set(result.curves) == {"模型", "关键词基线"}
     assert any("升级前已有预警单" in line for line in result.lines)
+
+
+def test_train_adds_stored_calls_whose_outcome_is_known(replayed, simulated_nights, mlflow_home, tmp_path):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from models.risk.site_rows import FEATURE_NEEDED
+    from pipeline.storage import session_factory, upgrade
+    from pipeline.storage.models import Call
+    from pipeline.storage.outcomes import Label, Outcome12398
+
+    url = f"sqlite:///{tmp_path / 'site.db'}"
+    engine = upgrade(url)
+    start = datetime(2026, 9, 1, 20, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    sample = replayed[replayed["rescore"] == 0].head(30)
+    with session_factory(engine).begin() as session:
+        for i, row in enumerate(sample.itertuples(index=False)):
+            at = start + timedelta(hours=i)
+            session.add(
+                Call(
+                    call_id=f"site-{i}",
+                    night=at.date(),
+                    call_time=at,
+                    customer_key=f"k{i}",
+                    customer_masked="户号****0001",
+                    unit="大理供电局",
+                    transcript="客户：又停电了",
+                    category="outage",
+                    confidence=0.9,
+                    escalation_score=0.1,
+                    risk_level="none",
+                    features={c: float(getattr(row, c)) for c in FEATURE_NEEDED},
+                    scored_at=at + timedelta(hours=6),
+                )
+            )
+        outcome = Outcome12398(
+            ticket_no="Z-1", received_at=start + timedelta(days=40), unit="大理供电局", status="matched"
+        )
+        session.add(outcome)
+        session.flush()
+        for i in range(3):
+            session.add(
+                Label(
+                    call_id=f"site-{i}",
+                    kind="escalation",
+                    value="1",
+                    source="outcome_12398",
+                    author="导入",
+                    observed_at=start + timedelta(days=1),
+                    outcome=outcome,
+                )
+            )
+    engine.dispose()
+    result = train_and_register(
+        simulated_nights, budget_per_1000=120, progress=False, register=False, site_db=url
+    )
+    assert any("加入现场已知结果的来电 30 条（其中 3 条 12398 升级）" in line for line in result.lines)
