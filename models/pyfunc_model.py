@@ -47,7 +47,10 @@ def load_from_artifacts(artifacts: dict[str, str], version: str = "unregistered"
             from models.ensemble import EnsembleClassifier
 
             ngram = BaselineClassifier.load(artifacts["baseline"], threshold, version)
-            clf = EnsembleClassifier(clf, ngram, float(meta["weight"]), threshold, version)
+            skip = meta.get("skip_above")
+            clf = EnsembleClassifier(
+                clf, ngram, float(meta["weight"]), threshold, version, None if skip is None else float(skip)
+            )
     clf.temperature = float(meta.get("temperature", 1.0))
     return clf
 

@@ -167,21 +167,37 @@ def _train_ensemble(
     workdir: Path,
 ) -> Trained:
     """Both members, then the blend weight that does best on dev (0 or 1 keep one model alone)."""
-    from models.ensemble import EnsembleClassifier, aligned, choose_weight
+    from models.ensemble import EnsembleClassifier, aligned, choose_skip, choose_weight
 
     ngram = _train_baseline(train, text_prep, workdir)
     transformer = _train_transformer(train, dev, text_prep, base, preset, workdir)
     texts, truth = dev["transcript"].tolist(), dev["category"].tolist()
     labels = transformer.classifier.labels
     ngram_proba = aligned(ngram.classifier.predict_proba(texts), ngram.classifier.labels, labels)
-    choice = choose_weight(transformer.classifier.predict_proba(texts), ngram_proba, truth, labels)
+    transformer_proba = transformer.classifier.predict_proba(texts)
+    choice = choose_weight(transformer_proba, ngram_proba, truth, labels)
     mlflow.log_param("ensemble_weight", choice.weight)
     mlflow.log_text(
         "\n".join(f"{w:.1f}\t{f:.4f}" for w, f in choice.scores.items()), "evaluation/ensemble_weights.tsv"
     )
     print(choice.summary())
-    clf = EnsembleClassifier(transformer.classifier, ngram.classifier, choice.weight, review_threshold(None))
-    meta = {**transformer.meta, "kind": "ensemble", "weight": choice.weight}
+    cascade = choose_skip(transformer_proba, ngram_proba, choice.weight, truth, labels)
+    mlflow.log_params(
+        {
+            "cascade_skip_above": cascade.threshold,
+            "cascade_skip_share_dev": round(cascade.skip_share, 4),
+            "cascade_agreement_dev": round(cascade.agreement, 4),
+        }
+    )
+    print(cascade.summary())
+    clf = EnsembleClassifier(
+        transformer.classifier,
+        ngram.classifier,
+        choice.weight,
+        review_threshold(None),
+        skip_above=cascade.threshold,
+    )
+    meta = {**transformer.meta, "kind": "ensemble", "weight": choice.weight, "skip_above": cascade.threshold}
     artifacts = {**transformer.artifacts, **ngram.artifacts}
     return Trained(clf, artifacts, meta, transformer.text_prep, transformer.metrics)
 

@@ -66,3 +66,47 @@ def test_members_with_different_label_orders_are_aligned() -> None:
     clf = EnsembleClassifier(_Fixed(a), ngram, 0.5, review_threshold=0.0)
     assert [p.category for p in clf.predict(["x", "y"])] == [LABELS[0], LABELS[1]]
     assert np.allclose(clf.predict_proba(["x", "y"]), a, atol=1e-6)
+
+
+class _Counting(_Fixed):
+    """A member that records which texts it was asked to score (the transformer of a cascade)."""
+
+    def __init__(self, proba: np.ndarray, texts: list[str]) -> None:
+        super().__init__(proba)
+        self.by_text = dict(zip(texts, proba, strict=True))
+        self.asked: list[str] = []
+
+    def predict_proba(self, transcripts):
+        self.asked.extend(transcripts)
+        return np.array([self.by_text[t] for t in transcripts])
+
+
+def test_cascade_skips_the_transformer_where_the_ngram_model_is_sure() -> None:
+    texts = ["sure-0", "sure-1", "unsure-0", "unsure-1"]
+    ngram = np.vstack([_onehot([0, 1], 0.97), _onehot([2, 3], 0.5)])
+    transformer = _Counting(_onehot([0, 1, 4, 4], 0.9), texts)
+    clf = EnsembleClassifier(transformer, _Fixed(ngram), 0.5, review_threshold=0.0, skip_above=0.95)
+    proba = clf.predict_proba(texts)
+    assert transformer.asked == ["unsure-0", "unsure-1"]
+    assert np.allclose(proba[:2], ngram[:2])
+    assert np.allclose(proba[2:], blend(_onehot([4, 4], 0.9), ngram[2:], 0.5))
+    assert np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_skip_threshold_is_the_lowest_that_keeps_the_blends_categories_on_dev() -> None:
+    from models.ensemble import CASCADE_GRID, choose_skip
+
+    truth_idx = [i % 5 for i in range(1000)]
+    truth = [LABELS[i] for i in truth_idx]
+    transformer = _onehot(truth_idx, 0.95)
+    # the n-gram model is right where it is sure (0.96) and wrong where it is only fairly sure (0.86)
+    ngram = _onehot(truth_idx, 0.96)
+    ngram[500:] = _onehot([(i + 1) % 5 for i in truth_idx[500:]], 0.86)
+    choice = choose_skip(transformer, ngram, 0.7, truth, LABELS)
+    assert choice.threshold == min(t for t in CASCADE_GRID if t > 0.86)
+    assert choice.skip_share == 0.5 and choice.agreement == 1.0
+    # the transformer alone (weight 1) has nothing to skip
+    assert choose_skip(transformer, ngram, 1.0, truth, LABELS).threshold is None
+    # a sure but wrong n-gram model leaves no threshold that keeps the blend's answers
+    wrong = _onehot([(i + 1) % 5 for i in truth_idx], 0.995)
+    assert choose_skip(transformer, wrong, 0.9, truth, LABELS).threshold is None
