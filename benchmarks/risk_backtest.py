@@ -9,7 +9,7 @@
 A recall-versus-budget plot is written beside the figures.
 
     .venv/bin/python benchmarks/risk_backtest.py [--nights 60] [--seeds 101 202 303] [--scale 0.3]
-        [--workdir /tmp/risk-backtest] [--out docs/figures]
+        [--workdir /tmp/risk-backtest] [--out docs/img]
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 202, 303])
     parser.add_argument("--scale", type=float, default=0.3)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/risk-backtest"))
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "figures")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "img")
     parser.add_argument("--reps", type=int, default=500)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
