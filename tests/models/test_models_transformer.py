@@ -153,6 +153,8 @@ def test_tiny_ensemble_fine_tunes_blends_and_loads_from_the_registry(
     clf = load_classifier(model_uri=outcome.model_uri)
     assert type(clf).__name__ == "EnsembleClassifier" and clf.weight == float(params["ensemble_weight"])
     chosen = params["cascade_skip_above"]
-    assert clf.skip_above == (None if chosen == "None" else float(chosen))  # the cascade travels with the model
+    assert clf.skip_above == (
+        None if chosen == "None" else float(chosen)
+    )  # the cascade travels with the model
     preds = clf.predict(["客户：我家停电了，什么时候来电", "这个月电费怎么这么高"])
     assert all(p.category in LABELS and abs(sum(p.probabilities.values()) - 1) < 1e-3 for p in preds)
