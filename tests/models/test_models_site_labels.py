@@ -235,3 +235,22 @@ def test_risk_rows_only_for_calls_whose_outcome_is_known(store) -> None:
     assert sorted(rows["y"].tolist()) == [0, 1]
     assert set(rows.columns) >= set(FEATURE_NEEDED) | {"y", "night", "rescore"}
     assert rows.columns.is_unique  # the replay's frame is concatenated with these rows
+
+
+def test_fine_tuning_starts_from_a_base_that_read_the_site(tiny_base, tmp_path, learning_toml) -> None:
+    import pandas as pd
+
+    from models.site_data import SiteData
+    from models.text_prep import TextPrep
+    from models.training import site_base
+
+    learning_toml(mlm_steps=2, mlm_min_texts=5)
+    empty = pd.DataFrame(columns=["call_id", "transcript", "category", "call_time", "source"])
+    site = SiteData(empty, empty, [f"客户：{SITE_WORD}，第{i}回" for i in range(6)])
+    train = pd.DataFrame({"call_id": ["s"], "transcript": ["客户：停电了"], "category": ["outage"]})
+    with mlflow.start_run() as run:
+        out = site_base(tiny_base, site, TextPrep(max_chars=120), train, tmp_path)
+    assert out != tiny_base and (out / "config.json").exists()
+    assert mlflow.get_run(run.info.run_id).data.params["site_mlm_texts"] == "6"
+    few = SiteData(empty, empty, site.transcripts[:4])  # below mlm_min_texts: the base as given
+    assert site_base(tiny_base, few, TextPrep(max_chars=120), train, tmp_path) == tiny_base
