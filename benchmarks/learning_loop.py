@@ -310,6 +310,7 @@ def main() -> None:
     models = {"loop": (frozen_classifier, frozen_risk), "frozen": (frozen_classifier, frozen_risk)}
     rng = random.Random(args.seed)
     labelled: set[str] = set()
+    weeks_so_far: list[pd.DataFrame] = []
     results: dict[str, list[Week]] = {"loop": [], "frozen": []}
     nights = sorted(p for p in site_dir.iterdir() if p.is_dir())
     for week in tqdm(range(args.weeks), desc="周", unit="周"):
@@ -328,7 +329,8 @@ def main() -> None:
         texts = dict(zip(frame["call_id"], frame["transcript"], strict=True))
         for call_id in corrected:
             labelled |= _shingles(texts[call_id])
-        site_so_far = pd.concat([_night_truth(n) for n in nights[: 7 * week + 7]], ignore_index=True)
+        weeks_so_far.append(frame)
+        site_so_far = pd.concat(weeks_so_far, ignore_index=True)
         escalated = site_so_far[(site_so_far["escalated_at"] != "")]
         escalated = escalated[
             pd.to_datetime(escalated["escalated_at"], utc=True) <= pd.Timestamp(week_end).tz_convert("UTC")

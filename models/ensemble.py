@@ -59,15 +59,17 @@ class BlendChoice:
         return f"融合权重 {self.weight:.1f}（{what}），开发集宏F1 {self.dev_macro_f1:.3f}"
 
 
+def _macro_f1(truth: Sequence[str], codes: np.ndarray, labels: Sequence[str]) -> float:
+    present = sorted(set(truth))
+    pred = [labels[i] for i in codes]
+    return float(f1_score(list(truth), pred, labels=present, average="macro", zero_division=0))
+
+
 def choose_weight(
     transformer: np.ndarray, ngram: np.ndarray, truth: Sequence[str], labels: Sequence[str]
 ) -> BlendChoice:
     """The transformer weight with the best dev macro-F1; ties go to the larger weight (the fine-tuned model)."""
-    present = sorted(set(truth))
-    scores: dict[float, float] = {}
-    for w in WEIGHTS:
-        pred = [labels[i] for i in blend(transformer, ngram, w).argmax(axis=1)]
-        scores[w] = float(f1_score(list(truth), pred, labels=present, average="macro", zero_division=0))
+    scores = {w: _macro_f1(truth, blend(transformer, ngram, w).argmax(axis=1), labels) for w in WEIGHTS}
     best = max(WEIGHTS, key=lambda w: (round(scores[w], 6), w))
     return BlendChoice(best, scores[best], scores)
 
@@ -87,12 +89,6 @@ class CascadeChoice:
             f"级联：n-gram 置信度 ≥ {self.threshold:.2f} 的来电跳过 Transformer（开发集 {self.skip_share:.0%}，"
             f"与完整融合结果一致 {self.agreement:.1%}）"
         )
-
-
-def _macro_f1(truth: Sequence[str], codes: np.ndarray, labels: Sequence[str]) -> float:
-    present = sorted(set(truth))
-    pred = [labels[i] for i in codes]
-    return float(f1_score(list(truth), pred, labels=present, average="macro", zero_division=0))
 
 
 def choose_skip(

@@ -24,15 +24,6 @@ from pipeline.storage.models import Call
 from pipeline.storage.outcomes import Label
 
 COLUMNS: tuple[str, ...] = ("call_id", "transcript", "category", "call_time", "source")
-DEFAULTS: dict[str, float | int | bool] = {
-    "use_store": True,
-    "label_weight": 3,
-    "holdout_fraction": 0.2,
-    "min_holdout": 50,
-    "mlm_steps": 200,
-    "mlm_min_texts": 200,
-    "mlm_max_texts": 20_000,
-}
 
 
 @dataclass(frozen=True)
@@ -50,8 +41,7 @@ class LearningSettings:
 
 def learning_settings() -> LearningSettings:
     """The configured values, the defaults where a key is absent."""
-    given = {k: v for k, v in section("learning").items() if v is not None}
-    return LearningSettings(**{**DEFAULTS, **given})
+    return LearningSettings(**{k: v for k, v in section("learning").items() if v is not None})
 
 
 @dataclass
